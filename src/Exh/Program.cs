@@ -1,0 +1,27 @@
+using System.CommandLine;
+
+namespace ExchangeHealth.Cli;
+
+/// <summary>The <c>exh</c> command-line host: one executable, one subcommand per job.</summary>
+public static class Program
+{
+    /// <summary>Entry point. Exit codes: 0 success, 1 failure of the job, 2 bad usage or input.</summary>
+    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+
+    /// <summary>The command tree (also used by tests).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "ExchangeHealth: a matching engine and the observability and incident-response platform around it.\n" +
+            "Run 'exh <command> --help' for the options of a command.");
+        foreach (var command in Commands()) root.Subcommands.Add(command);
+        return root;
+    }
+
+    private static IEnumerable<Command> Commands()
+    {
+        yield return ReplayCommand.Create();
+        yield return BenchCommand.Create();
+        yield return JournalCommand.Create();
+    }
+}
