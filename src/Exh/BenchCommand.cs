@@ -1,13 +1,155 @@
 using System.CommandLine;
+using System.Globalization;
+using ExchangeHealth.Benchmarks;
+using Spectre.Console;
 
 namespace ExchangeHealth.Cli;
 
+/// <summary>
+/// <c>exh bench</c>: runs <see cref="QuickBench"/> (matcher throughput against a same-run baseline,
+/// steady-state allocation, open-loop latency at fixed rates) and prints a table, or with
+/// <c>--json</c> one JSON object. Exit codes: 0 passed, 1 an assertion failed (allocation in
+/// steady state, or the engine did not reproduce the workload), 2 bad usage.
+/// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var command = new Command("bench", "Run the engine benchmarks (not yet wired).");
-        command.SetAction(_ => 1);
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (fields include throughput_cmd_per_s) instead of the table." };
+        var quick = new Option<bool>("--quick") { Description = "The short configuration CI can afford (200K commands, 3 runs, 0.25 s per rate; well under a minute)." };
+        var runs = new Option<int?>("--runs") { Description = "Timed throughput runs (median reported). Default 7, or 3 with --quick." };
+        var commands = new Option<int?>("--commands") { Description = "Steady-state commands per run. Default 1000000, or 200000 with --quick." };
+        var rates = new Option<string?>("--rates") { Description = "Offered rates for the latency runs, commands/s, comma-separated. Default 250000,1000000,2000000." };
+        var seconds = new Option<double?>("--latency-seconds") { Description = "Seconds per latency run (capped by --commands). Default 1, or 0.25 with --quick." };
+        var warmup = new Option<int?>("--warmup") { Description = "Untimed warm-up runs. Default 2." };
+        var seed = new Option<long?>("--seed") { Description = "Workload seed. Default 1." };
+        var progress = new Option<bool>("--progress") { Description = "With --json, still print progress lines (to stderr)." };
+
+        var command = new Command("bench",
+            "Benchmark the matcher: throughput on one thread (goal 5M commands/s) against a same-run baseline, " +
+            "zero allocation per command in steady state (asserted), open-loop latency at fixed offered rates.");
+        foreach (Option o in new Option[] { json, quick, runs, commands, rates, seconds, warmup, seed, progress }) command.Options.Add(o);
+
+        command.SetAction(parse =>
+        {
+            QuickBenchOptions options = parse.GetValue(quick) ? QuickBenchOptions.Quick : new QuickBenchOptions();
+            if (parse.GetValue(runs) is int r) options = options with { Runs = r };
+            if (parse.GetValue(commands) is int c) options = options with { Commands = c, JournalCommands = c };
+            if (parse.GetValue(seconds) is double s) options = options with { LatencySeconds = s };
+            if (parse.GetValue(warmup) is int w) options = options with { WarmupRuns = w };
+            if (parse.GetValue(seed) is long sd) options = options with { Seed = sd };
+            if (parse.GetValue(rates) is string text)
+            {
+                if (!TryParseRates(text, out var list))
+                {
+                    Console.Error.WriteLine($"exh bench: --rates: '{text}' is not a comma-separated list of positive integers");
+                    return 2;
+                }
+                options = options with { Rates = list };
+            }
+            string? problem = options.Validate();
+            if (problem is not null)
+            {
+                Console.Error.WriteLine($"exh bench: {problem}");
+                return 2;
+            }
+
+            bool asJson = parse.GetValue(json);
+            TextWriter? log = !asJson || parse.GetValue(progress) ? Console.Error : null;
+            QuickBenchResult result;
+            try
+            {
+                result = new QuickBench(options, log).Run();
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.Error.WriteLine($"exh bench: FAILED: {e.Message}");
+                return 1;
+            }
+
+            if (asJson) Console.Out.WriteLine(result.ToJson());
+            else PrintTable(result);
+            if (!result.Allocation.Passed)
+            {
+                Console.Error.WriteLine(
+                    $"exh bench: FAILED: {result.Allocation.BytesAllocated:N0} bytes allocated in steady state " +
+                    $"({result.Allocation.BytesPerCommand:F4} B/command); the matcher must not allocate");
+                return 1;
+            }
+            return 0;
+        });
         return command;
     }
+
+    internal static bool TryParseRates(string text, out IReadOnlyList<long> rates)
+    {
+        var list = new List<long>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!long.TryParse(part.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out long v) || v <= 0)
+            {
+                rates = [];
+                return false;
+            }
+            list.Add(v);
+        }
+        rates = list;
+        return list.Count > 0;
+    }
+
+    private static void PrintTable(QuickBenchResult r)
+    {
+        var m = r.Machine;
+        AnsiConsole.MarkupLine($"[bold]exh bench[/]{(r.Options.IsQuick ? " (quick)" : "")}: {Markup.Escape(m.CpuModel)}, {m.LogicalCores} cores, " +
+            $"{m.MemoryBytes / (1L << 30)} GiB, {Markup.Escape(m.Runtime)}, load {m.LoadAverage1Minute.ToString("F2", CultureInfo.InvariantCulture)} at start");
+        var w = r.Workload;
+        AnsiConsole.MarkupLine(
+            $"workload: {w.Commands:N0} commands after a {w.PreFillCommands:N0}-order pre-fill, {w.Accounts:N0} accounts, " +
+            $"resting {w.MinRestingOrders}..{w.MaxRestingOrders} over ~{w.PriceLevels} levels, trades/cmd {w.TradesPerCommand:F3}, " +
+            $"rejects {w.RejectShare:P2}; mix {Markup.Escape(string.Join(" ", w.Mix.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value:P1}")))}");
+
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]goals vs measured[/]");
+        table.AddColumn("measure");
+        table.AddColumn(new TableColumn("goal").RightAligned());
+        table.AddColumn(new TableColumn("measured").RightAligned());
+        table.AddColumn("");
+        var t = r.Throughput;
+        table.AddRow("matcher throughput, 1 thread, no journal (median)", "≥ 5M cmd/s",
+            $"{QuickBench.Format(t.Median)} cmd/s (min {QuickBench.Format(t.Min)}, max {QuickBench.Format(t.Max)}, spread {t.SpreadPercent:F0}%)",
+            Mark(t.Median >= QuickBenchResult.ThroughputGoal));
+        table.AddRow("allocation per command, steady state", "0 B",
+            $"{r.Allocation.BytesPerCommand:0.####} B ({r.Allocation.BytesAllocated:N0} B over {r.Allocation.CommandsMeasured:N0} cmds)",
+            Mark(r.Allocation.Passed));
+        table.AddRow(Markup.Escape($"baseline: {r.Baseline.Name}"), "-",
+            $"{QuickBench.Format(r.Baseline.Throughput.Median)} cmd/s; matcher = {r.Baseline.Ratio:F2}x (per-round median {r.Baseline.MedianOfRoundRatios:F2}x)", "");
+        var at1M = r.Latency.FirstOrDefault(l => l.OfferedRate == 1_000_000);
+        var ec = QuickBenchResult.ExchangeCoreLatencyAt1M;
+        table.AddRow("latency @ 1M cmd/s: p50 / p99 / p99.99 / max", $"exchange-core {ec[0]} / {ec[1]} / {ec[2]} / {ec[3]} µs",
+            at1M is null ? "not run" : $"{at1M.P50:F2} / {at1M.P99:F2} / {at1M.P9999:F1} / {at1M.Max:F0} µs", "");
+        table.AddRow("journal, group commit + fsync", "≥ 1M cmd/s durable",
+            r.Journal is null ? "not measured" : string.Join("; ", r.Journal.Select(j => $"batch {j.BatchSize}: {QuickBench.Format(j.CommandsPerSecond)} cmd/s, {j.FsyncsPerSecond:F0} fsync/s")),
+            r.Journal is null ? "" : Mark(r.Journal.Any(j => j.CommandsPerSecond >= QuickBenchResult.JournalGoal)));
+        table.AddRow("recovery replay", "≥ 5M cmd/s",
+            r.Recovery is null ? "not measured" : $"{QuickBench.Format(r.Recovery.CommandsPerSecond)} cmd/s",
+            r.Recovery is null ? "" : Mark(r.Recovery.CommandsPerSecond >= QuickBenchResult.RecoveryGoal));
+        AnsiConsole.Write(table);
+
+        var lat = new Table().Border(TableBorder.Rounded).Title("[bold]open-loop latency (µs, completion − intended start)[/]");
+        foreach (string h in new[] { "offered", "achieved", "p50", "p90", "p99", "p99.9", "p99.99", "max", "late > " + r.Options.LateThresholdNanoseconds / 1000.0 + " µs", "service p50 / p99.99" })
+            lat.AddColumn(new TableColumn(Markup.Escape(h)).RightAligned());
+        foreach (var l in r.Latency)
+        {
+            lat.AddRow($"{QuickBench.Format(l.OfferedRate)}/s", $"{QuickBench.Format(l.AchievedRate)}/s", F(l.P50), F(l.P90), F(l.P99), F(l.P999),
+                F(l.P9999), F(l.Max), $"{l.LateShare:P2}", $"{F(l.ServiceP50)} / {F(l.ServiceP9999)}");
+        }
+        AnsiConsole.Write(lat);
+        foreach (string note in r.Notes) AnsiConsole.MarkupLine($"[grey]note: {Markup.Escape(note)}[/]");
+        AnsiConsole.MarkupLine($"[grey]{r.ElapsedSeconds:F1} s; the machine is shared: compare ratios, not absolute figures, across runs[/]");
+    }
+
+    private static string Mark(bool ok) => ok ? "[green]met[/]" : "[yellow]not met[/]";
+
+    private static string F(double micros) => micros >= 100
+        ? micros.ToString("F0", CultureInfo.InvariantCulture)
+        : micros.ToString("F2", CultureInfo.InvariantCulture);
 }
