@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ExchangeHealth.Engine;
 using ExchangeHealth.Engine.Diagnostics;
+using ExchangeHealth.Engine.Journal;
 using ExchangeHealth.Engine.Workload;
 using WorkloadData = ExchangeHealth.Engine.Workload.Workload;
 
@@ -12,7 +13,8 @@ namespace ExchangeHealth.Benchmarks;
 /// <summary>
 /// The benchmark behind <c>exh bench</c>: a short, self-checking run of the matcher's throughput
 /// (one thread, no journal) against a baseline measured in the same run, its steady-state
-/// allocation (asserted zero), and its open-loop latency at fixed offered rates.
+/// allocation (asserted zero), its open-loop latency at fixed offered rates, the journal's durable
+/// throughput with group commit, and the recovery replay speed.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -37,6 +39,13 @@ namespace ExchangeHealth.Benchmarks;
 /// <c>t0 + i / rate</c>; the thread spins until then (or starts at once when behind), processes it,
 /// and records completion − intended start, so a stall delays and is charged to every command
 /// queued behind it, as in a system whose clients do not wait.
+/// </para>
+/// <para>
+/// Journal: <see cref="JournalWriter"/> in a fresh directory, <see cref="JournalWriter.Append"/> per
+/// command and <see cref="JournalWriter.Commit"/> (write + fsync) every batch-size commands; one
+/// untimed warm-up run per batch size. Recovery: the pre-fill and the stream journaled, then
+/// <see cref="EngineRecovery.Recover"/> (no snapshot) into a fresh engine, timed by its replay
+/// clock; the recovered state hash must equal the generator's.
 /// </para>
 /// </remarks>
 public sealed class QuickBench
@@ -76,14 +85,38 @@ public sealed class QuickBench
 
         var (throughput, allocation, baseline) = MeasureThroughput(workload);
         var latency = new List<LatencyResult>();
-        foreach (long rate in _options.Rates) latency.Add(MeasureLatency(workload, rate));
+        if (_options.Rates.Count > 0)
+        {
+            // Untimed: JIT-compiles and tiers up the open-loop driver before any measured rate.
+            MeasureLatency(workload, _options.Rates[0], (int)Math.Min(_options.Rates[0] / 10, workload.Commands.Length), log: false);
+        }
+        foreach (long rate in _options.Rates)
+        {
+            int count = (int)Math.Min(workload.Commands.Length, Math.Max(1, rate * _options.LatencySeconds));
+            latency.Add(MeasureLatency(workload, rate, count, log: true));
+        }
 
-        notes.Add("journal and recovery sections are not measured yet: the journal (ExchangeHealth.Engine.Journal) is not on main");
+        string root = _options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), "exh-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        List<JournalThroughputResult>? journal = null;
+        RecoveryReplayResult? recovery = null;
+        string? fileSystem = null;
+        try
+        {
+            Directory.CreateDirectory(root);
+            fileSystem = FileSystemOf(root);
+            journal = MeasureJournal(workload, root);
+            recovery = MeasureRecovery(workload, root);
+        }
+        finally
+        {
+            if (_options.JournalDirectory is null) TryDelete(root);
+        }
+        if (fileSystem is "tmpfs" or "ramfs") notes.Add($"the journal directory is on {fileSystem}: fsync costs nothing there, so journal figures are not durable-disk figures");
         if (_baseline is DictionaryCalibrationBaseline)
             notes.Add("baseline is a machine calibration (BCL Dictionary order index), not the reference model: ExchangeHealth.TestKit.ReferenceEngine is not on main yet");
 
         double elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return new QuickBenchResult(machine, _options, summary, throughput, allocation, baseline, latency, null, null, notes, elapsed);
+        return new QuickBenchResult(machine, _options, summary, throughput, allocation, baseline, latency, journal, fileSystem, recovery, notes, elapsed);
     }
 
     // ------------------------------------------------------------------ throughput and allocation
@@ -145,7 +178,7 @@ public sealed class QuickBench
     }
 
     /// <summary>The measured loop: nothing but the engine.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void ProcessAll(MatchingEngine engine, Command[] commands)
     {
         for (int i = 0; i < commands.Length; i++) engine.Process(ref commands[i]);
@@ -170,9 +203,8 @@ public sealed class QuickBench
 
     // ------------------------------------------------------------------ latency
 
-    private LatencyResult MeasureLatency(WorkloadData workload, long rate)
+    private LatencyResult MeasureLatency(WorkloadData workload, long rate, int count, bool log)
     {
-        int count = (int)Math.Min(workload.Commands.Length, Math.Max(1, rate * _options.LatencySeconds));
         var sink = new CountingSink();
         var engine = Replay(workload, sink);
         var latency = new LatencyHistogram();
@@ -190,7 +222,7 @@ public sealed class QuickBench
             latency.ValueAtPercentile(99.99) * toMicros, latency.Max * toMicros, latency.Mean * toMicros, late,
             service.ValueAtPercentile(50) * toMicros, service.ValueAtPercentile(99) * toMicros,
             service.ValueAtPercentile(99.99) * toMicros, service.Max * toMicros);
-        Log($"latency @ {Format(rate)} cmd/s ({count:N0} cmds): p50 {result.P50:F2} µs, p99 {result.P99:F2} µs, " +
+        if (log) Log($"latency @ {Format(rate)} cmd/s ({count:N0} cmds): p50 {result.P50:F2} µs, p99 {result.P99:F2} µs, " +
             $"p99.99 {result.P9999:F2} µs, max {result.Max:F1} µs, late {result.LateShare:P2}");
         return result;
     }
@@ -200,7 +232,7 @@ public sealed class QuickBench
     /// once when behind), process, record completion − due time and completion − actual start
     /// (both in <see cref="Stopwatch"/> ticks).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static (long Late, long ElapsedTicks) RunOpenLoop(MatchingEngine engine, Command[] commands, int count, long rate,
         long lateTicks, LatencyHistogram latency, LatencyHistogram service)
     {
@@ -220,6 +252,135 @@ public sealed class QuickBench
             now = done;
         }
         return (late, now - t0);
+    }
+
+    // ------------------------------------------------------------------ journal and recovery
+
+    private List<JournalThroughputResult> MeasureJournal(WorkloadData workload, string root)
+    {
+        int count = Math.Min(_options.JournalCommands, workload.Commands.Length);
+        var source = new Command[count];
+        Array.Copy(workload.Commands, source, count);
+        var batch = new Command[count];
+        var results = new List<JournalThroughputResult>();
+        int runs = Math.Max(1, Math.Min(_options.Runs, 3));
+        foreach (int batchSize in _options.JournalBatchSizes)
+        {
+            // One untimed warm-up run per batch size, then the timed runs.
+            var rates = new List<double>();
+            var fsyncRates = new List<double>();
+            for (int run = -1; run < runs; run++)
+            {
+                string directory = Path.Combine(root, $"journal-{batchSize}-{run + 1}");
+                Array.Copy(source, batch, count);
+                var (seconds, flushes) = AppendAll(directory, batch, batchSize);
+                TryDelete(directory);
+                if (run < 0) continue;
+                rates.Add(count / seconds);
+                fsyncRates.Add(flushes / seconds);
+                Log($"journal batch {batchSize}, run {run + 1}/{runs}: {Format(count / seconds)} cmd/s durable, {flushes / seconds:F0} fsync/s");
+            }
+            double median = Stats.Median(rates);
+            int at = rates.IndexOf(rates.OrderBy(r => Math.Abs(r - median)).First());
+            results.Add(new JournalThroughputResult(batchSize, count, median, fsyncRates[at], rates));
+        }
+        return results;
+    }
+
+    /// <summary>Appends every command and commits (write + fsync) every <paramref name="batchSize"/>; returns seconds and fsyncs.</summary>
+    private static (double Seconds, long Flushes) AppendAll(string directory, Command[] commands, int batchSize)
+    {
+        using var writer = new JournalWriter(directory, new JournalWriterOptions());
+        long start = Stopwatch.GetTimestamp();
+        int inBatch = 0;
+        for (int i = 0; i < commands.Length; i++)
+        {
+            writer.Append(ref commands[i]);
+            if (++inBatch == batchSize)
+            {
+                writer.Commit();
+                inBatch = 0;
+            }
+        }
+        writer.Commit();
+        long elapsed = Stopwatch.GetTimestamp() - start;
+        return ((double)elapsed / Stopwatch.Frequency, writer.FlushCount);
+    }
+
+    private RecoveryReplayResult MeasureRecovery(WorkloadData workload, string root)
+    {
+        string dataDirectory = Path.Combine(root, "recovery");
+        string journalDirectory = EngineRecovery.JournalDirectory(dataDirectory);
+        var all = new Command[workload.PreFill.Length + workload.Commands.Length];
+        workload.PreFill.CopyTo(all, 0);
+        workload.Commands.CopyTo(all, workload.PreFill.Length);
+        AppendAll(journalDirectory, all, 4_096);
+        long bytes = 0;
+        foreach (string file in Directory.EnumerateFiles(journalDirectory)) bytes += new FileInfo(file).Length;
+
+        var rates = new List<double>();
+        bool hashesMatch = true;
+        int runs = Math.Max(1, Math.Min(_options.Runs, 5));
+        for (int run = -1; run < runs; run++)
+        {
+            var sink = new CountingSink();
+            GC.Collect();
+            var result = EngineRecovery.Recover(dataDirectory, workload.Markets, new RecoveryOptions { IgnoreSnapshots = true, ReportSink = sink });
+            if (result.ReplayedCommands != all.Length)
+                throw new InvalidOperationException($"recovery replayed {result.ReplayedCommands} commands, the journal holds {all.Length}");
+            hashesMatch &= result.Engine.ComputeStateHash() == workload.FinalStateHash;
+            if (run < 0) continue;
+            double rate = all.Length / result.ReplayElapsed.TotalSeconds;
+            rates.Add(rate);
+            Log($"recovery run {run + 1}/{runs}: {Format(rate)} cmd/s replayed ({all.Length:N0} commands, {bytes / 1e6:F0} MB)");
+        }
+        TryDelete(dataDirectory);
+        return new RecoveryReplayResult(all.Length, Stats.Median(rates), rates, hashesMatch, bytes);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temp directory left behind is harmless.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Same.
+        }
+    }
+
+    /// <summary>The file system type of <paramref name="path"/> from <c>/proc/mounts</c> (longest mount-point prefix), or null.</summary>
+    public static string? FileSystemOf(string path)
+    {
+        if (!File.Exists("/proc/mounts")) return null;
+        string full = Path.GetFullPath(path);
+        string? best = null;
+        int bestLength = -1;
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/mounts"))
+            {
+                string[] parts = line.Split(' ');
+                if (parts.Length < 3) continue;
+                string mount = parts[1];
+                bool covers = mount == "/" || full == mount || full.StartsWith(mount + "/", StringComparison.Ordinal);
+                if (covers && mount.Length > bestLength)
+                {
+                    best = parts[2];
+                    bestLength = mount.Length;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        return best;
     }
 
     // ------------------------------------------------------------------ description

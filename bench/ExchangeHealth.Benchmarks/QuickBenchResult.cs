@@ -139,11 +139,12 @@ public sealed record LatencyResult(
 public sealed record JournalThroughputResult(int BatchSize, int Commands, double CommandsPerSecond, double FsyncsPerSecond, IReadOnlyList<double> Runs);
 
 /// <summary>Recovery: replay of a journal through a fresh engine.</summary>
-/// <param name="Commands">Commands in the journal.</param>
-/// <param name="CommandsPerSecond">Commands replayed per second (median over runs), reading and matching included.</param>
+/// <param name="Commands">Commands in the journal (pre-fill included).</param>
+/// <param name="CommandsPerSecond">Commands replayed per second (median over runs): reading, CRC check, decoding and matching.</param>
 /// <param name="Runs">Every run.</param>
-/// <param name="StateHashMatches">Whether the recovered engine's state hash equals the original's.</param>
-public sealed record RecoveryResult(int Commands, double CommandsPerSecond, IReadOnlyList<double> Runs, bool StateHashMatches);
+/// <param name="StateHashMatches">Whether every recovered engine's state hash equals the generator's.</param>
+/// <param name="JournalBytes">Size of the journal in bytes.</param>
+public sealed record RecoveryReplayResult(int Commands, double CommandsPerSecond, IReadOnlyList<double> Runs, bool StateHashMatches, long JournalBytes);
 
 /// <summary>Everything <see cref="QuickBench.Run"/> measured.</summary>
 /// <param name="Machine">Where it ran.</param>
@@ -154,6 +155,7 @@ public sealed record RecoveryResult(int Commands, double CommandsPerSecond, IRea
 /// <param name="Baseline">The baseline measured in the same run.</param>
 /// <param name="Latency">Open-loop latency per offered rate.</param>
 /// <param name="Journal">Journal throughput per batch size, or null when not measured.</param>
+/// <param name="JournalFileSystem">File system type of the journal directory (e.g. ext4; tmpfs would make fsync free), or null.</param>
 /// <param name="Recovery">Recovery replay speed, or null when not measured.</param>
 /// <param name="Notes">Human-readable notes (what was left out and why).</param>
 /// <param name="ElapsedSeconds">Wall time of the whole benchmark.</param>
@@ -166,7 +168,8 @@ public sealed record QuickBenchResult(
     BaselineResult Baseline,
     IReadOnlyList<LatencyResult> Latency,
     IReadOnlyList<JournalThroughputResult>? Journal,
-    RecoveryResult? Recovery,
+    string? JournalFileSystem,
+    RecoveryReplayResult? Recovery,
     IReadOnlyList<string> Notes,
     double ElapsedSeconds)
 {
@@ -182,14 +185,14 @@ public sealed record QuickBenchResult(
     /// <summary>exchange-core's published latency at 1M commands/s (README): p50, p99, p99.99, max in µs.</summary>
     public static IReadOnlyList<double> ExchangeCoreLatencyAt1M { get; } = [0.5, 4, 31, 45];
 
-    /// <summary>Whether every assertion held (today: zero allocation in steady state).</summary>
-    public bool Passed => Allocation.Passed;
+    /// <summary>Whether every assertion held: zero allocation in steady state, and recovery reproduced the state.</summary>
+    public bool Passed => Allocation.Passed && (Recovery is null || Recovery.StateHashMatches);
 
     /// <summary>The result as one JSON object (snake_case fields; <c>throughput_cmd_per_s</c> is the matcher median).</summary>
     public string ToJson(bool indented = true)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented }))
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             WriteJson(w);
         }
@@ -304,6 +307,8 @@ public sealed record QuickBenchResult(
         }
         else
         {
+            w.WriteString("journal_what", "JournalWriter.Append per command (sequence, timestamp, encode, CRC32C) and Commit (write + fsync) every batch_size commands, one thread, no matching");
+            w.WriteString("journal_file_system", JournalFileSystem);
             w.WriteStartArray("journal");
             foreach (var j in Journal)
             {
@@ -329,7 +334,9 @@ public sealed record QuickBenchResult(
         else
         {
             w.WriteStartObject("recovery");
+            w.WriteString("what", "EngineRecovery.Recover without snapshots: read + CRC + decode + match every journaled command into a fresh engine (journal in the page cache)");
             w.WriteNumber("commands", Recovery.Commands);
+            w.WriteNumber("journal_bytes", Recovery.JournalBytes);
             w.WriteNumber("replay_cmd_per_s", Math.Round(Recovery.CommandsPerSecond));
             w.WriteNumber("goal_cmd_per_s", RecoveryGoal);
             w.WriteBoolean("goal_met", Recovery.CommandsPerSecond >= RecoveryGoal);
