@@ -247,6 +247,12 @@ public sealed class OrderBook
             if (State == MarketState.PostOnly) { Reject(ref c, RejectReason.MarketPostOnly, sink); return; }
         }
 
+        if (!crosses && priceChanged && TryMoveSoleOrder(idx, price, quantity))
+        {
+            EmitOrderReport(ref c, ReportType.Amended, o.OrderId, o.AccountId, o.Side, price, quantity, quantity, sink);
+            return;
+        }
+
         // A price change or a quantity increase loses time priority: back of the (new) level.
         UnlinkFromLevel(idx);
         o.Price = price;
@@ -442,6 +448,27 @@ public sealed class OrderBook
         LinkToLevel(idx);
         LinkToAccount(idx);
         _orderIndex.Set(orderId, idx);
+    }
+
+    /// <summary>
+    /// The common move: an order alone at its level goes to a price where no level exists. Instead
+    /// of unlinking (free the level, remove it from the ladder) and linking (allocate a level, which
+    /// is the same index from the free list, insert it), the level is re-priced in place and shifted
+    /// within the ladder. The resulting book, level indices and free list are exactly the same.
+    /// </summary>
+    /// <returns>false, with nothing changed, when the order shares its level or a level exists at <paramref name="price"/>.</returns>
+    private bool TryMoveSoleOrder(int idx, long price, long quantity)
+    {
+        ref OrderNode o = ref _orders[idx];
+        ref PriceLevel level = ref _levels[o.Level];
+        if (level.Count != 1) return false;
+        PriceLadder ladder = o.Side == Side.Buy ? _bids : _asks;
+        if (!ladder.TryReprice(level.Price, price)) return false;
+        level.Price = price;
+        level.Quantity = quantity;
+        o.Price = price;
+        o.Quantity = quantity;
+        return true;
     }
 
     private void LinkToLevel(int idx)

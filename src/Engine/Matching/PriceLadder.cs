@@ -64,6 +64,71 @@ internal sealed class PriceLadder
         return ~lo;
     }
 
+    /// <summary>
+    /// Changes the price of the level at <paramref name="oldPrice"/> to <paramref name="newPrice"/>,
+    /// keeping the ladder sorted, when no level has <paramref name="newPrice"/>: only the entries
+    /// between the old and the new position shift, by one. The result is the same ladder as
+    /// <see cref="RemoveAt"/> then <see cref="Insert"/> of the same level index, at a fraction of
+    /// the cost for the common small price move.
+    /// </summary>
+    /// <returns>false, with nothing changed, when a level at <paramref name="newPrice"/> exists.</returns>
+    public bool TryReprice(long oldPrice, long newPrice)
+    {
+        int from = Find(oldPrice);
+        long key = Key(newPrice);
+        long[] keys = _keys;
+        int[] levels = _levels;
+        int level = levels[from];
+        int count = _count;
+        if (key > keys[from])
+        {
+            // Moving toward the best end: find the first position after `from` whose key is >= key.
+            int p = from + 1;
+            int stop = Math.Min(count, from + 1 + LinearProbe);
+            while (p < stop && keys[p] < key) p++;
+            if (p == stop && p < count)
+            {
+                p = Array.BinarySearch(keys, p, count - p, key);
+                if (p >= 0) return false;
+                p = ~p;
+            }
+            if (p < count && keys[p] == key) return false;
+            int to = p - 1;
+            if (to > from)
+            {
+                Array.Copy(keys, from + 1, keys, from, to - from);
+                Array.Copy(levels, from + 1, levels, from, to - from);
+            }
+            keys[to] = key;
+            levels[to] = level;
+        }
+        else
+        {
+            // Moving away from the best end: find the first position before `from` whose key is >= key.
+            int p = from;
+            int stop = Math.Max(0, from - LinearProbe);
+            while (p > stop && keys[p - 1] > key) p--;
+            if (p == stop && p > 0 && keys[p - 1] > key)
+            {
+                p = Array.BinarySearch(keys, 0, p, key);
+                if (p >= 0) return false;
+                p = ~p;
+            }
+            if (p > 0 && keys[p - 1] == key) return false;
+            if (p < from)
+            {
+                Array.Copy(keys, p, keys, p + 1, from - p);
+                Array.Copy(levels, p, levels, p + 1, from - p);
+            }
+            keys[p] = key;
+            levels[p] = level;
+        }
+        return true;
+    }
+
+    /// <summary>Positions <see cref="TryReprice"/> walks before it switches to a binary search.</summary>
+    private const int LinearProbe = 8;
+
     public int LevelAt(int position) => _levels[position];
 
     public void Insert(int position, long price, int level)
