@@ -12,14 +12,20 @@ namespace ExchangeHealth.TestKit;
 /// </summary>
 /// <remarks>
 /// The same seed always gives the same stream (<see cref="Random"/> with a seed is stable for a
-/// given .NET version). Sequence numbers are 1..n and timestamps increase.
+/// given .NET version). Sequence numbers are 1..n and timestamps increase. To aim most cancels and
+/// amends at orders that are really live, and to bring halted markets back online, the generator
+/// runs its own <see cref="ReferenceEngine"/> over what it generated; it only reads the book and
+/// states from it, so the streams stay random and no expected result is built in.
 /// </remarks>
 public sealed class CommandStreamGenerator
 {
-    /// <summary>Market with a collar (10% around 100), min and max quantity: tick 5, lot 10.</summary>
+    /// <summary>Market with a 10% collar around a reference price of 1000, min and max quantity: tick 5, lot 10, max price 2000.</summary>
     public const ushort CollarMarketId = 1;
 
-    /// <summary>Market without collar or reference price: tick 2, lot 3, max quantity 45, max price 60.</summary>
+    /// <summary>
+    /// Market with a 20% collar but no configured reference price (so no collar until its first
+    /// trade): tick 2, lot 3, no minimum, max quantity 45, max price 60.
+    /// </summary>
     public const ushort PlainMarketId = 2;
 
     /// <summary>The highest order id the generator uses for valid orders (ids are 1..this).</summary>
@@ -29,6 +35,7 @@ public sealed class CommandStreamGenerator
 
     private readonly Random _random;
     private readonly List<SentOrder> _sent = [];
+    private readonly ReferenceEngine _tracker = new(Markets);
     private readonly int _accounts;
     private long _sequence = 1;
 
@@ -48,13 +55,13 @@ public sealed class CommandStreamGenerator
         new MarketDefinition
         {
             Id = CollarMarketId, Symbol = "COL/USD", PriceScale = 2, QuantityScale = 2, TickSize = 5, LotSize = 10,
-            MinQuantity = 20, MaxQuantity = 300, MaxPrice = 1000, PriceCollarBasisPoints = 1000,
-            MarketOrderProtectionBasisPoints = 1200, ReferencePrice = 100,
+            MinQuantity = 20, MaxQuantity = 300, MaxPrice = 2000, PriceCollarBasisPoints = 1000,
+            MarketOrderProtectionBasisPoints = 1200, ReferencePrice = 1000,
         },
         new MarketDefinition
         {
             Id = PlainMarketId, Symbol = "PLN/USD", PriceScale = 0, QuantityScale = 0, TickSize = 2, LotSize = 3,
-            MaxQuantity = 45, MaxPrice = 60, MarketOrderProtectionBasisPoints = 700,
+            MaxQuantity = 45, MaxPrice = 60, PriceCollarBasisPoints = 2000, MarketOrderProtectionBasisPoints = 700,
         },
     ];
 
@@ -77,21 +84,28 @@ public sealed class CommandStreamGenerator
             c.Sequence = new SequenceNumber(sequence);
             c.Timestamp = 1_700_000_000_000_000_000 + sequence * 1_000;
             commands[i] = c;
+            _tracker.Process(c);
         }
         return commands;
     }
 
     private Command NextCommand()
     {
+        // Non-online episodes are short, so most of a stream trades.
+        foreach (var marketId in new[] { CollarMarketId, PlainMarketId })
+        {
+            if (_tracker.StateOf(marketId) != MarketState.Online && Chance(12))
+                return Command.ChangeMarketState(marketId, MarketState.Online);
+        }
         int roll = _random.Next(100);
         return roll switch
         {
-            < 56 => NewOrder(),
-            < 68 => Cancel(),
-            < 82 => Amend(),
-            < 87 => CancelAll(),
-            < 95 => SetState(),
-            < 97 => Malformed(),
+            < 60 => NewOrder(),
+            < 71 => Cancel(),
+            < 89 => Amend(),
+            < 92 => CancelAll(),
+            < 97 => SetState(),
+            < 98 => Malformed(),
             _ => NewOrder(),
         };
     }
@@ -101,13 +115,18 @@ public sealed class CommandStreamGenerator
         ushort market = PickMarket();
         long account = PickAccount();
         long orderId = PickNewOrderId();
-        Side side = Chance(3) ? (Side)Pick(0, 3, 255) : Chance(50) ? Side.Buy : Side.Sell;
-        OrderType type = Chance(3) ? (OrderType)Pick(0, 3, 200) : Chance(24) ? OrderType.Market : OrderType.Limit;
+        Side side = Chance(1) ? (Side)Pick(0, 3, 255) : Chance(50) ? Side.Buy : Side.Sell;
+        OrderType type = Chance(1) ? (OrderType)Pick(0, 3, 200) : Chance(20) ? OrderType.Market : OrderType.Limit;
         TimeInForce tif;
-        if (Chance(3)) tif = (TimeInForce)Pick(0, 4, 99);
-        else if (type == OrderType.Market) tif = Chance(8) ? TimeInForce.GoodTillCancel : Chance(55) ? TimeInForce.ImmediateOrCancel : TimeInForce.FillOrKill;
-        else tif = Chance(60) ? TimeInForce.GoodTillCancel : Chance(55) ? TimeInForce.ImmediateOrCancel : TimeInForce.FillOrKill;
-        OrderFlags flags = Chance(2) ? (OrderFlags)Pick(2, 3, 128) : Chance(14) ? OrderFlags.PostOnly : OrderFlags.None;
+        if (Chance(1)) tif = (TimeInForce)Pick(0, 4, 99);
+        else if (type == OrderType.Market) tif = Chance(6) ? TimeInForce.GoodTillCancel : Chance(55) ? TimeInForce.ImmediateOrCancel : TimeInForce.FillOrKill;
+        else tif = Chance(68) ? TimeInForce.GoodTillCancel : Chance(55) ? TimeInForce.ImmediateOrCancel : TimeInForce.FillOrKill;
+        OrderFlags flags = Chance(1) ? (OrderFlags)Pick(2, 3, 128) : Chance(16) ? OrderFlags.PostOnly : OrderFlags.None;
+        if (flags == OrderFlags.PostOnly && Chance(75))
+        {
+            type = OrderType.Limit;
+            tif = TimeInForce.GoodTillCancel;
+        }
         long price = type == OrderType.Market && Chance(70) ? 0 : PickPrice(market, side);
         long quantity = PickQuantity(market);
         _sent.Add(new SentOrder(market, orderId, account, side, price, quantity));
@@ -123,7 +142,7 @@ public sealed class CommandStreamGenerator
     {
         if (_sent.Count == 0 || Chance(12))
             return Command.CancelOrder(PickMarket(), PickAccount(), PickNewOrderId());
-        var target = _sent[_sent.Count - 1 - _random.Next(Math.Min(_sent.Count, 25))];
+        var target = Chance(80) && PickLive() is { } live ? live : _sent[_sent.Count - 1 - _random.Next(Math.Min(_sent.Count, 25))];
         long account = Chance(85) ? target.AccountId : PickAccount();
         ushort market = Chance(95) ? target.MarketId : PickMarket();
         return Command.CancelOrder(market, account, target.OrderId);
@@ -135,6 +154,11 @@ public sealed class CommandStreamGenerator
             return Command.AmendOrder(PickMarket(), PickAccount(), PickNewOrderId(), PickPrice(PlainMarketId, Side.Buy), PickQuantity(PlainMarketId));
         int index = _sent.Count - 1 - _random.Next(Math.Min(_sent.Count, 25));
         var target = _sent[index];
+        if (Chance(85) && PickLive() is { } live)
+        {
+            target = live;
+            index = -1;
+        }
         long account = Chance(88) ? target.AccountId : PickAccount();
         var m = MarketOf(target.MarketId);
         long price = target.Price;
@@ -165,7 +189,7 @@ public sealed class CommandStreamGenerator
                 quantity = m.LotSize * (1 + _random.Next(6));
                 break;
         }
-        if (Chance(90)) _sent[index] = target with { Price = price, Quantity = quantity };
+        if (index >= 0 && Chance(90)) _sent[index] = target with { Price = price, Quantity = quantity };
         return Command.AmendOrder(target.MarketId, account, target.OrderId, price, quantity);
     }
 
@@ -185,8 +209,10 @@ public sealed class CommandStreamGenerator
     private Command SetState()
     {
         ushort market = Chance(5) ? UnknownMarkets[_random.Next(UnknownMarkets.Length)] : Chance(50) ? CollarMarketId : PlainMarketId;
+        // A market that is not online is usually brought back, so most of a stream trades.
+        bool online = market is not (CollarMarketId or PlainMarketId) || _tracker.StateOf(market) == MarketState.Online;
         MarketState state = Chance(4) ? (MarketState)Pick(0, 6, 255)
-            : Chance(45) ? MarketState.Online
+            : Chance(online ? 15 : 65) ? MarketState.Online
             : (MarketState)(2 + _random.Next(4));
         return Command.ChangeMarketState(market, state);
     }
@@ -205,9 +231,21 @@ public sealed class CommandStreamGenerator
 
     // ------------------------------------------------------------------ value pickers
 
+    /// <summary>A live order of either market (as the tracker sees it), or null when both books are empty.</summary>
+    private SentOrder? PickLive()
+    {
+        var live = new List<SentOrder>();
+        foreach (var marketId in new[] { CollarMarketId, PlainMarketId })
+        {
+            foreach (var o in _tracker.Book(marketId))
+                live.Add(new SentOrder(marketId, o.OrderId, o.AccountId, o.Side, o.Price.Units, o.Quantity.Units));
+        }
+        return live.Count == 0 ? null : live[_random.Next(live.Count)];
+    }
+
     private ushort PickMarket()
     {
-        if (Chance(4)) return UnknownMarkets[_random.Next(UnknownMarkets.Length)];
+        if (Chance(2)) return UnknownMarkets[_random.Next(UnknownMarkets.Length)];
         return Chance(50) ? CollarMarketId : PlainMarketId;
     }
 
@@ -215,7 +253,7 @@ public sealed class CommandStreamGenerator
 
     private long PickNewOrderId()
     {
-        if (Chance(3)) return Pick(0, -1, long.MinValue);
+        if (Chance(2)) return Pick(0, -1, long.MinValue);
         return 1 + _random.Next(MaxOrderId);
     }
 
@@ -224,21 +262,23 @@ public sealed class CommandStreamGenerator
     {
         var m = MarketOf(marketId);
         int roll = _random.Next(100);
-        if (roll < 72)
+        if (roll < 80)
         {
             // Buyers lean low and sellers high, so books build up, with enough overlap to trade.
             long lean = side == Side.Buy ? -1 : side == Side.Sell ? 1 : 0;
             return OnGrid(marketId, 3) + lean * m.TickSize * _random.Next(2);
         }
-        if (roll < 84) return OnGrid(marketId, 8);
-        if (roll < 94) return OnGrid(marketId, 4) + 1 + _random.Next((int)m.TickSize - 1);
+        if (roll < 89) return OnGrid(marketId, 8);
+        if (roll < 93) return OnGrid(marketId, marketId == CollarMarketId ? 30 : 8);
+        if (roll < 97) return OnGrid(marketId, 4) + 1 + _random.Next((int)m.TickSize - 1);
         return Pick(0, -m.TickSize, m.MaxPrice + m.TickSize, m.MaxPrice);
     }
 
     private long OnGrid(ushort marketId, int spreadTicks)
     {
         var m = MarketOf(marketId);
-        long center = marketId == CollarMarketId ? 100 : 48;
+        // The collar market's prices follow its reference price (the last trade), so most stay inside the collar.
+        long center = marketId == CollarMarketId ? _tracker.ReferencePriceOf(CollarMarketId) : 48;
         return center + m.TickSize * (_random.Next(2 * spreadTicks + 1) - spreadTicks);
     }
 
@@ -246,10 +286,10 @@ public sealed class CommandStreamGenerator
     {
         var m = MarketOf(marketId);
         int roll = _random.Next(100);
-        if (roll < 76) return m.LotSize * (1 + _random.Next(6));
-        if (roll < 82) return Pick(0, -m.LotSize, -1);
-        if (roll < 89) return m.LotSize * (1 + _random.Next(4)) + 1;
-        if (roll < 95) return m.MaxQuantity + m.LotSize * (1 + _random.Next(3));
+        if (roll < 85) return m.LotSize * (1 + _random.Next(6));
+        if (roll < 89) return Pick(0, -m.LotSize, -1);
+        if (roll < 93) return m.LotSize * (1 + _random.Next(4)) + 1;
+        if (roll < 97) return m.MaxQuantity + m.LotSize * (1 + _random.Next(3));
         return m.MaxQuantity - m.LotSize * _random.Next(2);
     }
 

@@ -27,6 +27,7 @@ public sealed class ReferenceEngine
     private readonly SortedDictionary<ushort, ModelMarket> _markets = [];
     private long _lastTradeId;
     private long _arrivalCounter;
+    private long _entryCounter;
 
     /// <summary>Creates a model with empty books for <paramref name="markets"/>.</summary>
     /// <param name="markets">Market definitions (ids unique, each valid).</param>
@@ -200,7 +201,7 @@ public sealed class ReferenceEngine
             else if (c.TimeInForce == TimeInForce.FillOrKill)
                 throw new InvalidOperationException("model bug: a fill-or-kill order passed its check but did not fill");
             else
-                Rest(market, c.OrderId, c.AccountId, c.Side, c.Price.Units, aggressor.Remaining, c.Flags);
+                Rest(market, c.OrderId, c.AccountId, c.Side, c.Price.Units, aggressor.Remaining, c.Flags, ++_entryCounter);
         }
         FinishCommand(market, aggressor);
     }
@@ -320,7 +321,7 @@ public sealed class ReferenceEngine
         if (aggressor.StoppedBySelfTrade)
             run.Add(Removal(ReportType.Cancelled, CancelReason.SelfTradePrevention, market.Id, order.OrderId, order.AccountId, order.Side, newPrice, aggressor.Remaining));
         else if (aggressor.Remaining > 0)
-            Rest(market, order.OrderId, order.AccountId, order.Side, newPrice, aggressor.Remaining, order.Flags);
+            Rest(market, order.OrderId, order.AccountId, order.Side, newPrice, aggressor.Remaining, order.Flags, order.Entry);
         FinishCommand(market, aggressor);
     }
 
@@ -382,7 +383,8 @@ public sealed class ReferenceEngine
         int cancelled = 0;
         foreach (var market in targets)
         {
-            var mine = market.Orders.Where(o => o.AccountId == c.AccountId).OrderByDescending(o => o.Arrival).ToList();
+            // Newest first by entry: an amend moves an order in its queue but does not make it newer.
+            var mine = market.Orders.Where(o => o.AccountId == c.AccountId).OrderByDescending(o => o.Entry).ToList();
             foreach (var order in mine)
             {
                 market.Orders.Remove(order);
@@ -477,8 +479,9 @@ public sealed class ReferenceEngine
         market.ReferencePrice = aggressor.LastTradePrice;
     }
 
-    private void Rest(ModelMarket market, long orderId, long accountId, Side side, long price, long open, OrderFlags flags) =>
-        market.Orders.Add(new ModelOrder(orderId, accountId, side, price, open, flags, ++_arrivalCounter));
+    /// <summary>Puts an order at the back of its price level.</summary>
+    private void Rest(ModelMarket market, long orderId, long accountId, Side side, long price, long open, OrderFlags flags, long entry) =>
+        market.Orders.Add(new ModelOrder(orderId, accountId, side, price, open, flags, ++_arrivalCounter, entry));
 
     // ------------------------------------------------------------------ prices
 
@@ -588,7 +591,7 @@ public sealed class ReferenceEngine
         public ModelOrder? Find(long orderId) => Orders.Find(o => o.OrderId == orderId);
     }
 
-    private sealed class ModelOrder(long orderId, long accountId, Side side, long price, long open, OrderFlags flags, long arrival)
+    private sealed class ModelOrder(long orderId, long accountId, Side side, long price, long open, OrderFlags flags, long arrival, long entry)
     {
         public long OrderId { get; } = orderId;
 
@@ -604,6 +607,9 @@ public sealed class ReferenceEngine
 
         /// <summary>When it joined the back of its level: smaller is earlier (time priority).</summary>
         public long Arrival { get; } = arrival;
+
+        /// <summary>When the new order that created it was accepted: smaller is older (cancel-all order).</summary>
+        public long Entry { get; } = entry;
     }
 
     private sealed class Aggressor(long orderId, long accountId, Side side, long limit, long quantity)
