@@ -135,7 +135,7 @@ public sealed class OrderBook
         {
             RejectReason stateReason = State switch
             {
-                MarketState.PostOnly when !postOnly => RejectReason.MarketPostOnly,
+                MarketState.PostOnly when !postOnly || isMarket => RejectReason.MarketPostOnly,
                 MarketState.LimitOnly when isMarket => RejectReason.MarketLimitOnly,
                 MarketState.CancelOnly => RejectReason.MarketCancelOnly,
                 MarketState.Halted => RejectReason.MarketHalted,
@@ -153,7 +153,8 @@ public sealed class OrderBook
         long quantity = c.Quantity.Units;
         if (quantity <= 0) { Reject(ref c, RejectReason.InvalidQuantity, sink); return; }
         if (quantity % _lot != 0) { Reject(ref c, RejectReason.QuantityOffLotGrid, sink); return; }
-        long price = c.Price.Units;
+        // A market order has no limit price: its reports carry 0 whatever the command held.
+        long price = isMarket ? 0 : c.Price.Units;
         if (!isMarket)
         {
             if (price <= 0 || price > _maxPrice) { Reject(ref c, RejectReason.InvalidPrice, sink); return; }
