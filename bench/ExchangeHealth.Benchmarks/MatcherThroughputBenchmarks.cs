@@ -5,6 +5,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ExchangeHealth.Engine;
 using ExchangeHealth.Engine.Workload;
+using ExchangeHealth.TestKit;
 using WorkloadData = ExchangeHealth.Engine.Workload.Workload;
 
 namespace ExchangeHealth.Benchmarks;
@@ -12,8 +13,9 @@ namespace ExchangeHealth.Benchmarks;
 /// <summary>
 /// BenchmarkDotNet view of the matcher's throughput: one operation = one command of the
 /// exchange-core-style stream (<see cref="WorkloadGenerator"/> defaults), on a fresh engine with
-/// the ~1,000-order pre-fill applied in <c>[IterationSetup]</c>; the dictionary calibration as the
-/// baseline column. The memory diagnoser shows the allocation per command (must be 0 B).
+/// the ~1,000-order pre-fill applied in <c>[IterationSetup]</c>. Baseline column: the reference
+/// model (<see cref="ReferenceEngine"/>) on the first <see cref="ReferenceCommands"/> commands; the
+/// dictionary calibration for scale. The memory diagnoser shows the allocation per command (must be 0 B).
 /// </summary>
 /// <remarks>
 /// Run: <c>cd bench &amp;&amp; dotnet run -c Release --project ExchangeHealth.Benchmarks -- --filter '*MatcherThroughput*'</c>.
@@ -27,6 +29,11 @@ public class MatcherThroughputBenchmarks
 {
     /// <summary>Commands per invocation.</summary>
     public const int Commands = 1_000_000;
+
+    /// <summary>Commands per invocation of the (slow) reference model.</summary>
+    public const int ReferenceCommands = 5_000;
+
+    private ReferenceEngine _model = null!;
 
     private WorkloadData _workload = null!;
     private MatchingEngine _engine = null!;
@@ -54,6 +61,24 @@ public class MatcherThroughputBenchmarks
         foreach (var c in _workload.PreFill) _index[c.OrderId] = c.Price.Units;
     }
 
+    /// <summary>A fresh reference model with the pre-fill applied.</summary>
+    [IterationSetup(Target = nameof(ReferenceModel))]
+    public void FreshModel()
+    {
+        _model = new ReferenceEngine(_workload.Markets);
+        foreach (var c in _workload.PreFill) _model.Process(c);
+    }
+
+    /// <summary>The reference model on the first <see cref="ReferenceCommands"/> commands of the same stream.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = ReferenceCommands)]
+    public long ReferenceModel()
+    {
+        Command[] commands = _workload.Commands;
+        long reports = 0;
+        for (int i = 0; i < ReferenceCommands; i++) reports += _model.Process(commands[i]).Count;
+        return reports;
+    }
+
     /// <summary>The matcher: every command through <see cref="MatchingEngine.Process"/> with a counting sink.</summary>
     [Benchmark(OperationsPerInvoke = Commands)]
     public long Matcher()
@@ -64,7 +89,7 @@ public class MatcherThroughputBenchmarks
     }
 
     /// <summary>The calibration baseline (see <see cref="DictionaryCalibrationBaseline"/>): one dictionary operation per command.</summary>
-    [Benchmark(Baseline = true, OperationsPerInvoke = Commands)]
+    [Benchmark(OperationsPerInvoke = Commands)]
     public long Calibration()
     {
         Dictionary<long, long> index = _index;

@@ -12,7 +12,8 @@ namespace ExchangeHealth.Benchmarks;
 
 /// <summary>
 /// The benchmark behind <c>exh bench</c>: a short, self-checking run of the matcher's throughput
-/// (one thread, no journal) against a baseline measured in the same run, its steady-state
+/// (one thread, no journal) against baselines measured in the same run (the reference model of
+/// the engine semantics, and a BCL-dictionary machine calibration), its steady-state
 /// allocation (asserted zero), its open-loop latency at fixed offered rates, the journal's durable
 /// throughput with group commit, and the recovery replay speed.
 /// </summary>
@@ -24,7 +25,7 @@ namespace ExchangeHealth.Benchmarks;
 /// <para>
 /// Throughput: each run creates a fresh engine with a <see cref="CountingSink"/>, replays the
 /// pre-fill untimed, then times the steady-state commands in one loop. <see cref="QuickBenchOptions.WarmupRuns"/>
-/// untimed runs come first. Matcher and baseline runs alternate, so both see the same machine.
+/// untimed runs come first. Each round runs the matcher then every baseline, so they see the same machine.
 /// After each run the report count must equal the generator's, and after the first the state
 /// hash must equal the generator's: the engine really did the work.
 /// </para>
@@ -52,20 +53,24 @@ public sealed class QuickBench
 {
     private readonly QuickBenchOptions _options;
     private readonly TextWriter _progress;
-    private readonly IThroughputBaseline _baseline;
+    private readonly IReadOnlyList<IThroughputBaseline> _baselines;
 
     /// <summary>Creates the benchmark.</summary>
     /// <param name="options">What to run (default: the full configuration).</param>
     /// <param name="progress">Where progress lines go (default: nowhere). Never stdout when JSON is wanted there.</param>
-    /// <param name="baseline">The baseline (default: <see cref="DictionaryCalibrationBaseline"/>).</param>
-    /// <exception cref="ArgumentException">The options are invalid.</exception>
-    public QuickBench(QuickBenchOptions? options = null, TextWriter? progress = null, IThroughputBaseline? baseline = null)
+    /// <param name="baselines">
+    /// The baselines, measured in the same rounds as the matcher; the first is the headline ratio
+    /// (default: <see cref="ReferenceModelBaseline"/>, then <see cref="DictionaryCalibrationBaseline"/>).
+    /// </param>
+    /// <exception cref="ArgumentException">The options are invalid, or no baseline is given.</exception>
+    public QuickBench(QuickBenchOptions? options = null, TextWriter? progress = null, IReadOnlyList<IThroughputBaseline>? baselines = null)
     {
         _options = options ?? new QuickBenchOptions();
         string? problem = _options.Validate();
         if (problem is not null) throw new ArgumentException(problem, nameof(options));
         _progress = progress ?? TextWriter.Null;
-        _baseline = baseline ?? new DictionaryCalibrationBaseline();
+        _baselines = baselines ?? [new ReferenceModelBaseline(_options.ReferenceCommands), new DictionaryCalibrationBaseline()];
+        if (_baselines.Count == 0) throw new ArgumentException("at least one baseline is needed", nameof(baselines));
     }
 
     /// <summary>Runs everything and returns the figures; the caller decides how to print them.</summary>
@@ -112,8 +117,6 @@ public sealed class QuickBench
             if (_options.JournalDirectory is null) TryDelete(root);
         }
         if (fileSystem is "tmpfs" or "ramfs") notes.Add($"the journal directory is on {fileSystem}: fsync costs nothing there, so journal figures are not durable-disk figures");
-        if (_baseline is DictionaryCalibrationBaseline)
-            notes.Add("baseline is a machine calibration (BCL Dictionary order index), not the reference model: ExchangeHealth.TestKit.ReferenceEngine is not on main yet");
 
         double elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return new QuickBenchResult(machine, _options, summary, throughput, allocation, baseline, latency, journal, fileSystem, recovery, notes, elapsed);
@@ -121,7 +124,7 @@ public sealed class QuickBench
 
     // ------------------------------------------------------------------ throughput and allocation
 
-    private (ThroughputResult, AllocationResult, BaselineResult) MeasureThroughput(WorkloadData workload)
+    private (ThroughputResult, AllocationResult, IReadOnlyList<BaselineResult>) MeasureThroughput(WorkloadData workload)
     {
         var sink = new CountingSink();
         long warmupBytes = 0;
@@ -129,36 +132,49 @@ public sealed class QuickBench
         {
             var run = RunMatcher(workload, sink, checkHash: i == 0);
             warmupBytes += run.Bytes;
-            _baseline.RunOnce(workload);
+            foreach (var baseline in _baselines) baseline.RunOnce(workload);
             Log($"warm-up {i + 1}/{_options.WarmupRuns}: {Rate(workload.Commands.Length, run.Seconds)}, allocated {run.Bytes:N0} B");
         }
 
         var matcherRuns = new List<double>();
-        var baselineRuns = new List<double>();
-        var roundRatios = new List<double>();
+        var baselineRuns = new List<double>[_baselines.Count];
+        var roundRatios = new List<double>[_baselines.Count];
+        for (int b = 0; b < _baselines.Count; b++)
+        {
+            baselineRuns[b] = [];
+            roundRatios[b] = [];
+        }
         long bytes = 0;
         long measured = 0;
         for (int i = 0; i < _options.Runs; i++)
         {
+            // Matcher and baselines back to back in every round, so each round sees the same machine.
             var run = RunMatcher(workload, sink, checkHash: _options.WarmupRuns == 0 && i == 0);
             bytes += run.Bytes;
             measured += workload.Commands.Length;
             double matcherRate = workload.Commands.Length / run.Seconds;
-            double baselineRate = workload.Commands.Length / _baseline.RunOnce(workload);
             matcherRuns.Add(matcherRate);
-            baselineRuns.Add(baselineRate);
-            roundRatios.Add(matcherRate / baselineRate);
-            Log($"run {i + 1}/{_options.Runs}: matcher {Format(matcherRate)} cmd/s, {_baseline.Name} {Format(baselineRate)} cmd/s, " +
-                $"ratio {matcherRate / baselineRate:F2}, allocated {run.Bytes:N0} B");
+            var line = new System.Text.StringBuilder($"run {i + 1}/{_options.Runs}: matcher {Format(matcherRate)} cmd/s, allocated {run.Bytes:N0} B");
+            for (int b = 0; b < _baselines.Count; b++)
+            {
+                double baselineRate = _baselines[b].RunOnce(workload).CommandsPerSecond;
+                baselineRuns[b].Add(baselineRate);
+                roundRatios[b].Add(matcherRate / baselineRate);
+                line.Append(CultureInfo.InvariantCulture, $"; {_baselines[b].Name} {Format(baselineRate)} cmd/s (matcher {matcherRate / baselineRate:F2}x)");
+            }
+            Log(line.ToString());
         }
 
         var throughput = ThroughputResult.Of(matcherRuns);
-        var baselineThroughput = ThroughputResult.Of(baselineRuns);
         var allocation = new AllocationResult(bytes, measured, warmupBytes,
             $"timed loop of each of the {_options.Runs} measured runs, after {_options.WarmupRuns} warm-up runs (JIT tiering) and after each run's untimed pre-fill of {workload.PreFill.Length} orders (book at working size, no array growth)");
-        var baseline = new BaselineResult(_baseline.Name, _baseline.Description, baselineThroughput,
-            throughput.Median / baselineThroughput.Median, Stats.Median(roundRatios));
-        return (throughput, allocation, baseline);
+        var baselines = new List<BaselineResult>();
+        for (int b = 0; b < _baselines.Count; b++)
+        {
+            var t = ThroughputResult.Of(baselineRuns[b]);
+            baselines.Add(new BaselineResult(_baselines[b].Name, _baselines[b].Description, t, throughput.Median / t.Median, Stats.Median(roundRatios[b])));
+        }
+        return (throughput, allocation, baselines);
     }
 
     private static (double Seconds, long Bytes) RunMatcher(WorkloadData workload, CountingSink sink, bool checkHash)

@@ -9,6 +9,9 @@ public sealed record QuickBenchOptions
     /// <summary>Timed throughput runs of the matcher (and as many of the baseline); the median is reported. Default 7.</summary>
     public int Runs { get; init; } = 7;
 
+    /// <summary>Steady-state commands per run of the reference-model baseline (it is slow; rates are per command). Default 20,000.</summary>
+    public int ReferenceCommands { get; init; } = 20_000;
+
     /// <summary>Untimed warm-up runs before the timed ones (JIT tiering, caches). Default 2.</summary>
     public int WarmupRuns { get; init; } = 2;
 
@@ -47,6 +50,7 @@ public sealed record QuickBenchOptions
         WarmupRuns = 2,
         LatencySeconds = 0.25,
         JournalCommands = 200_000,
+        ReferenceCommands = 5_000,
         IsQuick = true,
     };
 
@@ -56,6 +60,7 @@ public sealed record QuickBenchOptions
     {
         if (Commands < 1) return "--commands must be at least 1";
         if (Runs < 1) return "--runs must be at least 1";
+        if (ReferenceCommands < 1) return "reference commands must be at least 1";
         if (WarmupRuns < 0) return "warm-up runs must not be negative";
         foreach (long rate in Rates)
         {

@@ -152,7 +152,7 @@ public sealed record RecoveryReplayResult(int Commands, double CommandsPerSecond
 /// <param name="Workload">The generated workload.</param>
 /// <param name="Throughput">Matcher throughput, one thread, no journal.</param>
 /// <param name="Allocation">Allocation on the matcher thread in steady state.</param>
-/// <param name="Baseline">The baseline measured in the same run.</param>
+/// <param name="Baselines">The baselines measured in the same rounds; the first gives the headline ratio.</param>
 /// <param name="Latency">Open-loop latency per offered rate.</param>
 /// <param name="Journal">Journal throughput per batch size, or null when not measured.</param>
 /// <param name="JournalFileSystem">File system type of the journal directory (e.g. ext4; tmpfs would make fsync free), or null.</param>
@@ -165,7 +165,7 @@ public sealed record QuickBenchResult(
     WorkloadSummary Workload,
     ThroughputResult Throughput,
     AllocationResult Allocation,
-    BaselineResult Baseline,
+    IReadOnlyList<BaselineResult> Baselines,
     IReadOnlyList<LatencyResult> Latency,
     IReadOnlyList<JournalThroughputResult>? Journal,
     string? JournalFileSystem,
@@ -173,6 +173,9 @@ public sealed record QuickBenchResult(
     IReadOnlyList<string> Notes,
     double ElapsedSeconds)
 {
+    /// <summary>The headline baseline (the first).</summary>
+    public BaselineResult Baseline => Baselines[0];
+
     /// <summary>Goal from the issue: matcher commands per second on one thread.</summary>
     public const double ThroughputGoal = 5_000_000;
 
@@ -269,12 +272,16 @@ public sealed record QuickBenchResult(
         w.WriteEndObject();
 
         w.WriteStartObject("baseline");
-        w.WriteString("name", Baseline.Name);
-        w.WriteString("description", Baseline.Description);
-        WriteThroughput(w, Baseline.Throughput);
-        w.WriteNumber("ratio", Math.Round(Baseline.Ratio, 3));
-        w.WriteNumber("median_of_round_ratios", Math.Round(Baseline.MedianOfRoundRatios, 3));
+        WriteBaseline(w, Baseline);
         w.WriteEndObject();
+        w.WriteStartArray("baselines");
+        foreach (var b in Baselines)
+        {
+            w.WriteStartObject();
+            WriteBaseline(w, b);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
 
         w.WriteStartArray("latency");
         foreach (var l in Latency)
@@ -351,6 +358,15 @@ public sealed record QuickBenchResult(
         foreach (string n in Notes) w.WriteStringValue(n);
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    private static void WriteBaseline(Utf8JsonWriter w, BaselineResult b)
+    {
+        w.WriteString("name", b.Name);
+        w.WriteString("description", b.Description);
+        WriteThroughput(w, b.Throughput);
+        w.WriteNumber("ratio", Math.Round(b.Ratio, 3));
+        w.WriteNumber("median_of_round_ratios", Math.Round(b.MedianOfRoundRatios, 3));
     }
 
     private static void WriteThroughput(Utf8JsonWriter w, ThroughputResult t)

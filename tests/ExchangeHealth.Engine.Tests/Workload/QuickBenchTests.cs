@@ -18,6 +18,7 @@ public sealed class QuickBenchTests : IDisposable
         LatencySeconds = 0.01,
         JournalBatchSizes = [64, 1_024],
         JournalCommands = 3_000,
+        ReferenceCommands = 1_000,
         IsQuick = true,
     };
 
@@ -38,8 +39,10 @@ public sealed class QuickBenchTests : IDisposable
         Assert.True(result.Allocation.Passed, $"{result.Allocation.BytesAllocated} bytes allocated in steady state");
         Assert.Equal(2L * 20_000, result.Allocation.CommandsMeasured);
         Assert.Equal(0, result.Allocation.BytesPerCommand);
-        Assert.True(result.Baseline.Ratio > 0);
-        Assert.Equal(2, result.Baseline.Throughput.Runs.Count);
+        Assert.Equal(["reference_model", "calibration.dictionary"], result.Baselines.Select(b => b.Name));
+        Assert.All(result.Baselines, b => Assert.True(b.Ratio > 0 && b.Throughput.Runs.Count == 2));
+        // The fast book against the list-based reference model: far faster even in a tiny, cold run.
+        Assert.True(result.Baseline.Ratio > 5, $"matcher only {result.Baseline.Ratio:F1}x the reference model");
 
         Assert.Equal([200_000L, 1_000_000L], result.Latency.Select(l => l.OfferedRate));
         foreach (var l in result.Latency)
@@ -71,6 +74,8 @@ public sealed class QuickBenchTests : IDisposable
         Assert.Equal(0, root.GetProperty("alloc_bytes_per_cmd").GetDouble());
         Assert.True(root.GetProperty("passed").GetBoolean());
         Assert.True(root.GetProperty("baseline_ratio").GetDouble() > 0);
+        Assert.Equal("reference_model", root.GetProperty("baseline").GetProperty("name").GetString());
+        Assert.Equal(2, root.GetProperty("baselines").GetArrayLength());
         Assert.True(root.GetProperty("machine").GetProperty("logical_cores").GetInt32() >= 1);
         Assert.StartsWith(".NET", root.GetProperty("machine").GetProperty("dotnet").GetString(), StringComparison.Ordinal);
         Assert.False(string.IsNullOrEmpty(root.GetProperty("machine").GetProperty("os").GetString()));
