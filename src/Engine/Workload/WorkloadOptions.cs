@@ -30,7 +30,11 @@ public sealed record CommandMix
     /// <summary>Moves: amends of a live order's price (same quantity), drifting it toward the mid; some cross and trade.</summary>
     public double Move { get; init; } = 0.80;
 
-    /// <summary>Reductions: amends of a live order to a smaller quantity at the same price (keeps time priority).</summary>
+    /// <summary>
+    /// Reductions: amends of a live order to a smaller quantity at the same price (keeps time
+    /// priority). A picked order of the minimum size cannot be reduced and is moved instead, so
+    /// the emitted share is below this weight (about 1.1 % for the default 2 %).
+    /// </summary>
     public double Reduce { get; init; } = 0.02;
 
     /// <summary>The default mix (see the remarks of <see cref="CommandMix"/>).</summary>
