@@ -40,6 +40,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
     private readonly char[] _chars = new char[64];
     private long _nextSyntheticId = ReplayIds.SyntheticOrderIdBase;
     private bool _inSnapshot;
+    private long _element = -1;   // index of the current message in the top-level array
     private bool _ended;
 
     private long _snapshotOrders, _updates, _heartbeats, _checksums, _otherMessages;
@@ -168,7 +169,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
                     ExpectEndOfMessage();
                     continue;
                 }
-                if (_json.TokenType != JsonTokenType.StartArray) throw _json.Error("snapshot: expected an [id, price, amount] entry");
+                if (_json.TokenType != JsonTokenType.StartArray) throw Fail("snapshot: expected an [id, price, amount] entry");
                 ReadEntry(out long id, out long price, out long amount);
                 RecordNumber++;
                 _snapshotOrders++;
@@ -181,17 +182,19 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
             {
                 case JsonTokenType.EndArray:
                     _ended = true;
-                    if (_json.Read()) throw _json.Error("unexpected content after the closing ']'");
+                    if (_json.Read()) throw Fail("unexpected content after the closing ']'");
                     return false;
                 case JsonTokenType.StartObject:
+                    _element++;
                     _otherMessages++;
                     _json.SkipValue();
                     continue;
                 case JsonTokenType.StartArray:
+                    _element++;
                     if (ReadChannelMessage(batch)) return true;
                     continue;
                 default:
-                    throw _json.Error("expected a message (an object or [chanId, ...] array)");
+                    throw Fail("expected a message (an object or [chanId, ...] array)");
             }
         }
         return false;
@@ -201,7 +204,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
     private bool ReadChannelMessage(CommandBatch batch)
     {
         if (!_json.Read()) throw EndInside();
-        if (_json.TokenType != JsonTokenType.Number) throw _json.Error("expected the channel id as the first element of a message");
+        if (_json.TokenType != JsonTokenType.Number) throw Fail("expected the channel id as the first element of a message");
         if (!_json.Read()) throw EndInside();
         if (_json.TokenType == JsonTokenType.String)
         {
@@ -211,7 +214,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
             SkipToEndOfMessage();
             return false;
         }
-        if (_json.TokenType != JsonTokenType.StartArray) throw _json.Error("expected \"hb\", a snapshot or an update after the channel id");
+        if (_json.TokenType != JsonTokenType.StartArray) throw Fail("expected \"hb\", a snapshot or an update after the channel id");
         if (!_json.Read()) throw EndInside();
         if (_json.TokenType == JsonTokenType.StartArray)
         {
@@ -239,31 +242,31 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
     {
         if (!_json.Read()) throw EndInside();
         id = Number("order id", 0);
-        if (id <= 0 || id > ReplayIds.MaxFeedOrderId) throw _json.Error($"order id {id} is outside 1..{ReplayIds.MaxFeedOrderId}");
+        if (id <= 0 || id > ReplayIds.MaxFeedOrderId) throw Fail($"order id {id} is outside 1..{ReplayIds.MaxFeedOrderId}");
         if (!_json.Read()) throw EndInside();
         price = Number("price", _market.PriceScale);
-        if (price < 0) throw _json.Error("price: must not be negative");
+        if (price < 0) throw Fail("price: must not be negative");
         if (!_json.Read()) throw EndInside();
         amount = Number("amount", _market.QuantityScale);
         if (!_json.Read()) throw EndInside();
-        if (_json.TokenType != JsonTokenType.EndArray) throw _json.Error("expected ']' after [id, price, amount]");
+        if (_json.TokenType != JsonTokenType.EndArray) throw Fail("expected ']' after [id, price, amount]");
     }
 
     private long Number(string field, int scale)
     {
-        if (_json.TokenType != JsonTokenType.Number) throw _json.Error($"{field}: expected a number");
+        if (_json.TokenType != JsonTokenType.Number) throw Fail($"{field}: expected a number");
         ReadOnlySpan<byte> raw = _json.ValueSpan;
-        if (raw.Length > _chars.Length) throw _json.Error($"{field}: '{_json.ValueText()}' is too long");
+        if (raw.Length > _chars.Length) throw Fail($"{field}: '{_json.ValueText()}' is too long");
         int n = Encoding.ASCII.GetChars(raw, _chars);
         if (!FixedPoint.TryParse(_chars.AsSpan(0, n), scale, out long units, out var error))
-            throw _json.Error($"{field}: '{_json.ValueText()}' is not exact at {scale} decimals ({FixedPoint.Describe(error)})");
+            throw Fail($"{field}: '{_json.ValueText()}' is not exact at {scale} decimals ({FixedPoint.Describe(error)})");
         return units;
     }
 
     private void ExpectEndOfMessage()
     {
         if (!_json.Read()) throw EndInside();
-        if (_json.TokenType != JsonTokenType.EndArray) throw _json.Error("expected ']' closing the message");
+        if (_json.TokenType != JsonTokenType.EndArray) throw Fail("expected ']' closing the message");
     }
 
     private void SkipToEndOfMessage()
@@ -276,12 +279,15 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
         }
     }
 
-    private ReplayFormatException EndInside() => _json.Error("unexpected end of the file (the JSON array is not closed)");
+    private ReplayFormatException EndInside() => Fail("unexpected end of the file (the JSON array is not closed)");
+
+    /// <summary>An error at the current token, naming the message's index in the top-level array (the capture is often one long line).</summary>
+    private ReplayFormatException Fail(string reason) => _json.Error(_element >= 0 ? $"message {_element}: {reason}" : reason);
 
     private string ReadHeader()
     {
         if (!_json.Read() || _json.TokenType != JsonTokenType.StartArray)
-            throw _json.Error("expected '[': a Bitfinex capture is one JSON array of websocket messages");
+            throw Fail("expected '[': a Bitfinex capture is one JSON array of websocket messages");
         string? symbol = null;
         string? prec = null;
         while (true)
@@ -293,6 +299,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
                 break;
             }
             // An event object: remember symbol and precision of a 'subscribed' event.
+            _element++;
             string? key = null;
             int depth = 1;
             string? ev = null, sym = null, pr = null;
@@ -318,8 +325,8 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
                 prec = pr;
             }
         }
-        if (symbol is null) throw _json.Error("no 'subscribed' event with the symbol before the first channel message");
-        if (prec is not null && prec != "R0") throw _json.Error($"the book is subscribed with prec '{prec}': only raw books (R0, order by order) can be replayed");
+        if (symbol is null) throw Fail("no 'subscribed' event with the symbol before the first channel message");
+        if (prec is not null && prec != "R0") throw Fail($"the book is subscribed with prec '{prec}': only raw books (R0, order by order) can be replayed");
         return MarketSymbol(symbol);
     }
 

@@ -86,13 +86,13 @@ internal sealed class JsonTokenStream : IDisposable
             }
             catch (JsonException e)
             {
-                long at = _bufferOffset + _start;
-                var (line, column) = Position(at);
-                // The reader counts lines from where this read started.
-                long relLine = e.LineNumber ?? 0;
-                long relByte = e.BytePositionInLine ?? 0;
-                if (relLine > 0) { line += relLine; column = (int)relByte + 1; }
-                else column += (int)relByte;
+                // The reader state carries line and byte-in-line from the start of the stream.
+                var (line, column) = Position(_bufferOffset + _start);
+                if (e.LineNumber is long l && e.BytePositionInLine is long b)
+                {
+                    line = l + 1;
+                    column = (int)Math.Min(int.MaxValue, b + 1);
+                }
                 throw new ReplayFormatException(_fileName, line, column, "not valid JSON: " + FirstSentence(e.Message));
             }
             if (got)
