@@ -14,7 +14,7 @@ namespace ExchangeHealth.Engine.Replay;
 /// <c>side</c> (<c>buy</c>/<c>sell</c>), <c>type</c> (<c>limit</c>/<c>market</c>, default limit),
 /// <c>tif</c> (<c>gtc</c>/<c>ioc</c>/<c>fok</c>, default gtc, ioc for market orders), <c>flags</c>
 /// (empty or <c>post_only</c>), <c>price</c> and <c>quantity</c> (decimal text in the market's
-/// units), <c>state</c> (a market state name), <c>timestamp</c> (Unix nanoseconds or ISO 8601).
+/// units; a market order's price may be given but is not used: market orders have no limit), <c>state</c> (a market state name), <c>timestamp</c> (Unix nanoseconds or ISO 8601).
 /// </para>
 /// <para>
 /// What is a line error (thrown as <see cref="ReplayFormatException"/> naming file, line and
@@ -190,7 +190,7 @@ public sealed class OrderFlowCsvSource : IOrderFlowSource
                 c.TimeInForce = TimeInForceOf(c.OrderType);
                 c.Flags = FlagsOf();
                 if (c.OrderType == OrderType.Limit) c.Price = new Price(DecimalUnits(ColPrice, market.PriceScale, "a new limit order"));
-                else if (Optional(ColPrice).Length > 0) c.Price = new Price(DecimalUnits(ColPrice, market.PriceScale, "a new market order"));
+                else if (Optional(ColPrice).Length > 0) _ = DecimalUnits(ColPrice, market.PriceScale, "a new market order"); // checked, not used
                 c.Quantity = new Quantity(DecimalUnits(ColQuantity, market.QuantityScale, "new"));
                 break;
             }
@@ -321,9 +321,33 @@ public sealed class OrderFlowCsvSource : IOrderFlowSource
     {
         string text = Field(ColTimestamp);
         if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long ns)) return ns;
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t))
-            return (t.UtcDateTime - DateTime.UnixEpoch).Ticks * 100;
-        throw Error(ColTimestamp, $"timestamp: '{text}' is neither Unix nanoseconds nor an ISO 8601 time");
+        if (TryParseIso8601(text, out ns)) return ns;
+        throw Error(ColTimestamp, $"timestamp: '{text}' is neither Unix nanoseconds nor an ISO 8601 time (at most 9 decimals of a second)");
+    }
+
+    /// <summary>
+    /// ISO 8601 to Unix nanoseconds, exact to the nanosecond: the fraction of the second is taken
+    /// apart (DateTimeOffset keeps only 100 ns), the rest is parsed as UTC unless it has an offset.
+    /// </summary>
+    internal static bool TryParseIso8601(string text, out long unixNs)
+    {
+        unixNs = 0;
+        int t = text.IndexOf('T', StringComparison.Ordinal);
+        int dot = t < 0 ? -1 : text.IndexOf('.', t);
+        long fractionNs = 0;
+        string rest = text;
+        if (dot >= 0)
+        {
+            int end = dot + 1;
+            while (end < text.Length && char.IsAsciiDigit(text[end])) end++;
+            int digits = end - dot - 1;
+            if (digits is 0 or > 9) return false;
+            fractionNs = long.Parse(text.AsSpan(dot + 1, digits), NumberStyles.None, CultureInfo.InvariantCulture) * FixedPoint.PowerOfTen(9 - digits);
+            rest = text[..dot] + text[end..];
+        }
+        if (!DateTimeOffset.TryParse(rest, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)) return false;
+        unixNs = (time.UtcDateTime - DateTime.UnixEpoch).Ticks * 100 + fractionNs;
+        return true;
     }
 
     /// <summary>A line error; <paramref name="column"/> is a known-column index, or -1 for the whole line.</summary>

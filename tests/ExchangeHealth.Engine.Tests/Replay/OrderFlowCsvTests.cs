@@ -134,13 +134,14 @@ public sealed class OrderFlowCsvTests
         string path = dir.Write("flow.csv",
             "timestamp,command,market,state\n" +
             "1714570200000000001,set_state,BTC/USD,halted\n" +
-            "2024-05-01T13:30:00.5Z,set_state,BTC/USD,online\n");
+            "2024-05-01T13:30:00.5Z,set_state,BTC/USD,online\n" +
+            "2024-05-01T15:30:00.123456789+02:00,set_state,BTC/USD,online\n");
         using var source = OrderFlowSources.Open(path);
         var sink = new CollectingReportSink();
         var summary = new ReplayRunner(source, new ReplayOptions { ReportSink = sink }).Run();
 
         Assert.Null(summary.Error);
-        Assert.Equal([1714570200000000001L, 1714570200500000000L], sink.Reports.Select(r => r.Timestamp));
+        Assert.Equal([1714570200000000001L, 1714570200500000000L, 1714570200123456789L], sink.Reports.Select(r => r.Timestamp));
     }
 
     [Theory]
