@@ -46,7 +46,7 @@ internal static class ReplayCommand
             DefaultValueFactory = _ => "auto",
             HelpName = "auto|bitfinex|lobster|csv",
         };
-        format.AcceptOnlyFromAmong("auto", "bitfinex", "lobster", "csv");
+        // Checked in the action (not with AcceptOnlyFromAmong) so that a wrong value exits with 2, like other bad input.
         var markets = new Option<FileInfo?>("--markets", "-m")
         {
             Description = "Markets file (YAML, as config/markets.yaml). CSV symbols are looked up here (default: the embedded " +
@@ -122,6 +122,14 @@ internal static class ReplayCommand
             IAnsiConsole console = CreateConsole(stdout, interactive);
             try
             {
+                foreach (var m in source.Markets)
+                {
+                    if (m.Validate() is { } problem)
+                    {
+                        stderr.WriteLine($"exh replay: market '{m.Symbol}': {problem}");
+                        return 2;
+                    }
+                }
                 if (quiet) summary = new ReplayRunner(source).Run();
                 else if (interactive) summary = RunWithProgressBar(console, source);
                 else summary = RunWithProgressLines(stderr, source);
@@ -225,7 +233,6 @@ internal static class ReplayCommand
         main.AddRow("elapsed", string.Create(CultureInfo.InvariantCulture, $"{s.Elapsed.TotalSeconds:0.000} s"));
         main.AddRow("throughput", string.Create(CultureInfo.InvariantCulture, $"{s.CommandsPerSecond:N0} commands/s"));
         main.AddRow("engine throughput", string.Create(CultureInfo.InvariantCulture, $"{s.EngineCommandsPerSecond:N0} commands/s (matching only)"));
-        main.AddRow("state hash", s.StateHash);
         console.Write(main);
 
         if (s.RejectsByReason.Count > 0)
@@ -250,6 +257,9 @@ internal static class ReplayCommand
             .AddColumn(new TableColumn("value").RightAligned()).AddColumn("meaning");
         foreach (var c in s.Counters) counters.AddRow(c.Name, N(c.Value), Markup.Escape(c.Description));
         if (s.Counters.Count > 0) console.Write(counters);
+
+        // Last and on its own line: easy to find, copy and compare, and never wrapped inside a table cell.
+        console.WriteLine("state hash " + s.StateHash);
     }
 
     /// <summary>The summary as one JSON object (snake_case keys; prices and quantities as decimal strings).</summary>

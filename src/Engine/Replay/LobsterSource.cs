@@ -44,6 +44,7 @@ public sealed partial class LobsterSource : IOrderFlowSource
     private readonly List<ShadowBook.Order> _held = [];
     private readonly List<(Side Side, long Price, long Quantity)> _seedLevels = [];
     private readonly long _midnightUnixNs;
+    private long _seedTimestamp;
     private readonly string[] _fields = new string[6];
     private long _nextSyntheticId = ReplayIds.SyntheticOrderIdBase;
     private bool _seeded;
@@ -163,6 +164,7 @@ public sealed partial class LobsterSource : IOrderFlowSource
         {
             _seeded = true;
             EmitSeed(batch);
+            for (int i = 0; i < batch.Count; i++) batch[i].Timestamp = _seedTimestamp;
             RecordNumber = 0;
             return true;
         }
@@ -319,6 +321,7 @@ public sealed partial class LobsterSource : IOrderFlowSource
             if (first is not null)
             {
                 var m = ParseMessage(first, messagePath, line);
+                _seedTimestamp = _midnightUnixNs + m.TimeNs;
                 var levels = m.Side == Side.Buy ? bids : asks;
                 switch (m.Type)
                 {
