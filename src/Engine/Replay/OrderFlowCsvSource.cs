@@ -178,64 +178,68 @@ public sealed class OrderFlowCsvSource : IOrderFlowSource
         if (_columnOf[ColTimestamp] >= 0 && Field(ColTimestamp).Length > 0) c.Timestamp = Timestamp();
         switch (name.ToLowerInvariant())
         {
-            case "new":
-            {
-                var market = Market(required: true)!;
-                c.Type = CommandType.NewOrder;
-                c.MarketId = market.Id;
-                c.AccountId = Integer(ColAccount, "new");
-                c.OrderId = Integer(ColOrderId, "new");
-                c.Side = ParseSide("new");
-                c.OrderType = OrderTypeOf();
-                c.TimeInForce = TimeInForceOf(c.OrderType);
-                c.Flags = FlagsOf();
-                if (c.OrderType == OrderType.Limit) c.Price = new Price(DecimalUnits(ColPrice, market.PriceScale, "a new limit order"));
-                else if (Optional(ColPrice).Length > 0) _ = DecimalUnits(ColPrice, market.PriceScale, "a new market order"); // checked, not used
-                c.Quantity = new Quantity(DecimalUnits(ColQuantity, market.QuantityScale, "new"));
-                break;
-            }
-            case "cancel":
-            {
-                var market = Market(required: true)!;
-                c.Type = CommandType.Cancel;
-                c.MarketId = market.Id;
-                c.AccountId = Integer(ColAccount, "cancel");
-                c.OrderId = Integer(ColOrderId, "cancel");
-                break;
-            }
-            case "amend":
-            {
-                var market = Market(required: true)!;
-                c.Type = CommandType.Amend;
-                c.MarketId = market.Id;
-                c.AccountId = Integer(ColAccount, "amend");
-                c.OrderId = Integer(ColOrderId, "amend");
-                c.Price = new Price(DecimalUnits(ColPrice, market.PriceScale, "amend"));
-                c.Quantity = new Quantity(DecimalUnits(ColQuantity, market.QuantityScale, "amend"));
-                break;
-            }
-            case "cancel_all":
-            {
-                var market = Market(required: false);
-                c.Type = CommandType.CancelAll;
-                c.MarketId = market?.Id ?? 0;
-                c.AccountId = Integer(ColAccount, "cancel_all");
-                break;
-            }
-            case "set_state":
-            {
-                var market = Market(required: true)!;
-                c.Type = CommandType.SetMarketState;
-                c.MarketId = market.Id;
-                string state = Required(ColState, "set_state");
-                if (!Reasons.TryParseMarketState(state, out c.State))
-                    throw Error(ColState, $"state: '{state}' is not one of online, post_only, limit_only, cancel_only, halted");
-                break;
-            }
-            default:
-                throw Error(ColCommand, $"command: '{name}' is not one of new, cancel, amend, cancel_all, set_state");
+            case "new": ParseNew(ref c); break;
+            case "cancel": ParseCancel(ref c); break;
+            case "amend": ParseAmend(ref c); break;
+            case "cancel_all": ParseCancelAll(ref c); break;
+            case "set_state": ParseSetState(ref c); break;
+            default: throw Error(ColCommand, $"command: '{name}' is not one of new, cancel, amend, cancel_all, set_state");
         }
         return c;
+    }
+
+    private void ParseNew(ref Command c)
+    {
+        var market = Market(required: true)!;
+        c.Type = CommandType.NewOrder;
+        c.MarketId = market.Id;
+        c.AccountId = Integer(ColAccount, "new");
+        c.OrderId = Integer(ColOrderId, "new");
+        c.Side = ParseSide("new");
+        c.OrderType = OrderTypeOf();
+        c.TimeInForce = TimeInForceOf(c.OrderType);
+        c.Flags = FlagsOf();
+        if (c.OrderType == OrderType.Limit) c.Price = new Price(DecimalUnits(ColPrice, market.PriceScale, "a new limit order"));
+        else if (Optional(ColPrice).Length > 0) _ = DecimalUnits(ColPrice, market.PriceScale, "a new market order"); // checked, not used
+        c.Quantity = new Quantity(DecimalUnits(ColQuantity, market.QuantityScale, "new"));
+    }
+
+    private void ParseCancel(ref Command c)
+    {
+        var market = Market(required: true)!;
+        c.Type = CommandType.Cancel;
+        c.MarketId = market.Id;
+        c.AccountId = Integer(ColAccount, "cancel");
+        c.OrderId = Integer(ColOrderId, "cancel");
+    }
+
+    private void ParseAmend(ref Command c)
+    {
+        var market = Market(required: true)!;
+        c.Type = CommandType.Amend;
+        c.MarketId = market.Id;
+        c.AccountId = Integer(ColAccount, "amend");
+        c.OrderId = Integer(ColOrderId, "amend");
+        c.Price = new Price(DecimalUnits(ColPrice, market.PriceScale, "amend"));
+        c.Quantity = new Quantity(DecimalUnits(ColQuantity, market.QuantityScale, "amend"));
+    }
+
+    private void ParseCancelAll(ref Command c)
+    {
+        var market = Market(required: false);
+        c.Type = CommandType.CancelAll;
+        c.MarketId = market?.Id ?? 0;
+        c.AccountId = Integer(ColAccount, "cancel_all");
+    }
+
+    private void ParseSetState(ref Command c)
+    {
+        var market = Market(required: true)!;
+        c.Type = CommandType.SetMarketState;
+        c.MarketId = market.Id;
+        string state = Required(ColState, "set_state");
+        if (!Reasons.TryParseMarketState(state, out c.State))
+            throw Error(ColState, $"state: '{state}' is not one of online, post_only, limit_only, cancel_only, halted");
     }
 
     private string Field(int column) => _fields[_columnOf[column]];

@@ -108,8 +108,12 @@ public sealed class OrderFlowCsvTests
         Assert.Equal(
             new Dictionary<string, long>
             {
-                ["price_off_tick_grid"] = 1, ["quantity_off_lot_grid"] = 1, ["invalid_quantity"] = 1,
-                ["invalid_order_id"] = 1, ["unknown_order"] = 1, ["unsupported_order"] = 1,
+                ["price_off_tick_grid"] = 1,
+                ["quantity_off_lot_grid"] = 1,
+                ["invalid_quantity"] = 1,
+                ["invalid_order_id"] = 1,
+                ["unknown_order"] = 1,
+                ["unsupported_order"] = 1,
             },
             summary.RejectsByReason.ToDictionary(r => r.Key, r => r.Value));
     }

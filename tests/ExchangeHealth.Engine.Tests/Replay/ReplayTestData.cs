@@ -3,10 +3,8 @@ namespace ExchangeHealth.Engine.Tests.Replay;
 /// <summary>Paths of the shared real data (../shared/data beside the repository root) and of repository files.</summary>
 internal static class ReplayTestData
 {
-    private static readonly Lazy<string> Root = new(FindRepositoryRoot);
-
     /// <summary>The directory that holds ExchangeHealth.sln.</summary>
-    public static string RepositoryRoot => Root.Value;
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     /// <summary>../shared/data relative to the repository root.</summary>
     public static string DataDirectory => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "data"));
