@@ -118,8 +118,8 @@ internal static class ReplayCommand
         ReplaySummary summary;
         using (source)
         {
-            bool interactive = !json && !quiet && !Console.IsOutputRedirected;
-            IAnsiConsole console = CreateConsole(stdout, interactive);
+            bool terminal = !Console.IsOutputRedirected;
+            IAnsiConsole console = CreateConsole(stdout, terminal);
             try
             {
                 foreach (var m in source.Markets)
@@ -131,7 +131,7 @@ internal static class ReplayCommand
                     }
                 }
                 if (quiet) summary = new ReplayRunner(source).Run();
-                else if (interactive) summary = RunWithProgressBar(console, source);
+                else if (terminal && !json) summary = RunWithProgressBar(console, source);
                 else summary = RunWithProgressLines(stderr, source);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -147,7 +147,7 @@ internal static class ReplayCommand
         if (summary.Error is not null)
         {
             stderr.WriteLine($"exh replay: {summary.Error.Message}");
-            stderr.WriteLine($"exh replay: stopped at that line; the summary covers the {summary.Commands:N0} commands before it.");
+            stderr.WriteLine($"exh replay: stopped at that line; the summary covers the {N(summary.Commands)} commands before it.");
             return 2;
         }
         if (summary.InternalErrors > 0)
@@ -158,6 +158,7 @@ internal static class ReplayCommand
         return 0;
     }
 
+    /// <summary>A console on <paramref name="writer"/>: colors and live display on a terminal, plain 120-column text otherwise.</summary>
     private static IAnsiConsole CreateConsole(TextWriter writer, bool interactive)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings

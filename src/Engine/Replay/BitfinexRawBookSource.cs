@@ -43,7 +43,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
     private long _element = -1;   // index of the current message in the top-level array
     private bool _ended;
 
-    private long _snapshotOrders, _updates, _heartbeats, _checksums, _otherMessages;
+    private long _snapshots, _snapshotOrders, _updates, _heartbeats, _checksums, _otherMessages;
     private long _newOrders, _deletes, _priceChanges, _growths, _shrinksTraded, _shrinksAmended, _sideChanges;
     private long _unchanged, _unknownDeletes, _deferredNew, _deferredRepriced, _deferredReleased, _deferredDropped, _deferredUpdates, _maxDeferred;
     private long _zeroAmount;
@@ -128,7 +128,8 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
     /// <inheritdoc/>
     public IReadOnlyList<ReplayCounter> Counters =>
     [
-        new("snapshot_orders", _snapshotOrders, "orders in the initial snapshot"),
+        new("snapshots", _snapshots, "snapshot messages (a later one is applied like updates: orders it lacks are not removed)"),
+        new("snapshot_orders", _snapshotOrders, "orders in the snapshot(s)"),
         new("updates", _updates, "order updates after the snapshot"),
         new("heartbeats", _heartbeats, "heartbeat messages (no command)"),
         new("checksums", _checksums, "checksum messages (no command)"),
@@ -220,6 +221,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
         {
             _json.PushBack();
             _inSnapshot = true;
+            _snapshots++;
             return false;
         }
         if (_json.TokenType == JsonTokenType.EndArray)

@@ -144,6 +144,13 @@ internal sealed class JsonTokenStream : IDisposable
         int n = _stream.Read(_buffer, _end, _buffer.Length - _end);
         if (n == 0) _eof = true;
         _end += n;
+        if (_bufferOffset == 0 && _start == 0 && _end >= 3 && _buffer[0] == 0xEF && _buffer[1] == 0xBB && _buffer[2] == 0xBF)
+        {
+            // A UTF-8 byte order mark, which Utf8JsonReader does not accept.
+            _start = 3;
+            _scanned = 3;
+            _lineStart = 3;
+        }
     }
 
     /// <summary>Counts newlines in the buffer up to absolute offset <paramref name="upTo"/>.</summary>
