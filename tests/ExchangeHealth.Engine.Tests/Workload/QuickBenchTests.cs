@@ -9,7 +9,7 @@ public sealed class QuickBenchTests : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "exh-quickbench-test-" + Guid.NewGuid().ToString("N"));
 
-    private static readonly QuickBenchOptions Tiny = new()
+    private static readonly QuickBenchOptions _tiny = new()
     {
         Commands = 20_000,
         Runs = 2,
@@ -31,7 +31,7 @@ public sealed class QuickBenchTests : IDisposable
     public void Run_TinyConfiguration_AllSectionsPresentAndNoSteadyStateAllocation()
     {
         var progress = new StringWriter();
-        QuickBenchResult result = new QuickBench(Tiny with { JournalDirectory = _directory }, progress).Run();
+        QuickBenchResult result = new QuickBench(_tiny with { JournalDirectory = _directory }, progress).Run();
 
         Assert.Equal(2, result.Throughput.Runs.Count);
         Assert.All(result.Throughput.Runs, r => Assert.True(r > 0));
@@ -66,7 +66,7 @@ public sealed class QuickBenchTests : IDisposable
     [Fact]
     public void ToJson_TinyRun_OneObjectWithTheDocumentedFields()
     {
-        QuickBenchResult result = new QuickBench(Tiny with { JournalDirectory = _directory, Rates = [500_000], JournalBatchSizes = [256] }).Run();
+        QuickBenchResult result = new QuickBench(_tiny with { JournalDirectory = _directory, Rates = [500_000], JournalBatchSizes = [256] }).Run();
         using var json = JsonDocument.Parse(result.ToJson());
         JsonElement root = json.RootElement;
         Assert.Equal(JsonValueKind.Object, root.ValueKind);

@@ -6,7 +6,7 @@ public sealed class WorkloadGeneratorTests
 {
     private const int Steady = 60_000;
 
-    private static readonly Lazy<ExchangeHealth.Engine.Workload.Workload> DefaultWorkload =
+    private static readonly Lazy<ExchangeHealth.Engine.Workload.Workload> _defaultWorkload =
         new(() => ExchangeHealth.Engine.Workload.Workload.Create(new WorkloadOptions { Seed = 7 }, Steady));
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed class WorkloadGeneratorTests
     [Fact]
     public void Generate_Default_RejectShareBelowOneTenthOfAPercent()
     {
-        WorkloadStats stats = DefaultWorkload.Value.Stats;
+        WorkloadStats stats = _defaultWorkload.Value.Stats;
         Assert.Equal(0, stats.PreFillRejects);
         Assert.True(stats.RejectShare < 0.001, $"reject share {stats.RejectShare:P3}");
     }
@@ -62,7 +62,7 @@ public sealed class WorkloadGeneratorTests
     [Fact]
     public void Generate_Default_RestingOrderCountStaysNearTarget()
     {
-        WorkloadStats stats = DefaultWorkload.Value.Stats;
+        WorkloadStats stats = _defaultWorkload.Value.Stats;
         Assert.Equal(1_000, stats.TargetRestingOrders);
         Assert.InRange(stats.MinRestingOrders, 850, 1_000);
         Assert.InRange(stats.MaxRestingOrders, 1_000, 1_150);
@@ -73,7 +73,7 @@ public sealed class WorkloadGeneratorTests
     [Fact]
     public void Generate_Default_MixRoughlyAsConfiguredAndSomeCommandsTrade()
     {
-        WorkloadStats stats = DefaultWorkload.Value.Stats;
+        WorkloadStats stats = _defaultWorkload.Value.Stats;
         Assert.Equal(Steady, stats.Commands);
         AssertMix(CommandMix.Default, stats);
         // exchange-core reports about 6 % of commands triggering trades; ours is of the same order.
@@ -94,7 +94,7 @@ public sealed class WorkloadGeneratorTests
     [Fact]
     public void Replay_FreshEngine_SameStateAndReportCount()
     {
-        var workload = DefaultWorkload.Value;
+        var workload = _defaultWorkload.Value;
         var sink = new CountingReportSink();
         var engine = new MatchingEngine(workload.Markets, sink);
         foreach (var c in workload.PreFill)
