@@ -7,7 +7,8 @@ namespace ExchangeHealth.Cli;
 
 /// <summary>
 /// <c>exh bench</c>: runs <see cref="QuickBench"/> (matcher throughput against a same-run baseline,
-/// steady-state allocation, open-loop latency at fixed rates) and prints a table, or with
+/// steady-state allocation, open-loop latency at fixed rates, journal group commit, recovery
+/// replay) and prints a table, or with
 /// <c>--json</c> one JSON object. Exit codes: 0 passed, 1 an assertion failed (allocation in
 /// steady state, or the engine did not reproduce the workload), 2 bad usage.
 /// </summary>
@@ -27,7 +28,8 @@ internal static class BenchCommand
 
         var command = new Command("bench",
             "Benchmark the matcher: throughput on one thread (goal 5M commands/s) against a same-run baseline, " +
-            "zero allocation per command in steady state (asserted), open-loop latency at fixed offered rates.");
+            "zero allocation per command in steady state (asserted), open-loop latency at fixed offered rates, " +
+            "journal throughput with group commit + fsync (goal 1M/s durable) and recovery replay speed (goal 5M/s). Results: bench/RESULTS.md.");
         foreach (Option o in new Option[] { json, quick, runs, commands, rates, seconds, warmup, seed, progress }) command.Options.Add(o);
 
         command.SetAction(parse =>
