@@ -31,7 +31,7 @@ internal static class JournalCommand
 
     private static Option<FileInfo?> MarketsOption() => new("--markets", "-m")
     {
-        Description = "Markets YAML file (default: the embedded config/markets.yaml).",
+        Description = "Markets YAML file (default: the data directory's markets.yaml, else the embedded config/markets.yaml).",
     };
 
     private static Command Verify()
@@ -48,7 +48,7 @@ internal static class JournalCommand
         {
             string dir = parse.GetValue(data)!;
             if (!Directory.Exists(dir)) return Cli.Fail($"data directory '{dir}' does not exist");
-            if (!Cli.TryLoadMarkets(parse.GetValue(markets), out var defs)) return 2;
+            if (!TryLoadMarkets(dir, parse.GetValue(markets), out var defs)) return 2;
             RecoveryResult result;
             try
             {
@@ -77,7 +77,7 @@ internal static class JournalCommand
         {
             string dir = parse.GetValue(data)!;
             if (!Directory.Exists(dir)) return Cli.Fail($"data directory '{dir}' does not exist");
-            if (!Cli.TryLoadMarkets(parse.GetValue(markets), out var defs)) return 2;
+            if (!TryLoadMarkets(dir, parse.GetValue(markets), out var defs)) return 2;
             if (parse.GetValue(keep) < 1) return Cli.Fail("--keep must be at least 1");
             RecoveryResult result;
             try
@@ -95,6 +95,14 @@ internal static class JournalCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>--markets if given, else the data directory's markets.yaml, else the embedded default.</summary>
+    private static bool TryLoadMarkets(string dataDirectory, FileInfo? file, out IReadOnlyList<MarketDefinition> markets)
+    {
+        if (file is null && File.Exists(EngineDataDirectory.MarketsPath(dataDirectory)))
+            file = new FileInfo(EngineDataDirectory.MarketsPath(dataDirectory));
+        return Cli.TryLoadMarkets(file, out markets);
     }
 
     private static void Print(RecoveryResult r)

@@ -6,7 +6,20 @@ namespace ExchangeHealth.Cli;
 public static class Program
 {
     /// <summary>Entry point. Exit codes: 0 success, 1 failure of the job, 2 bad usage or input.</summary>
-    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+    public static int Main(string[] args)
+    {
+        var root = BuildRoot();
+        if (args.Length == 0) return root.Parse(["--help"]).Invoke();
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"exh: {error.Message}");
+            string command = parse.CommandResult.Command == root ? "exh" : "exh " + parse.CommandResult.Command.Name;
+            Console.Error.WriteLine($"Run '{command} --help' for usage.");
+            return 2;
+        }
+        return parse.Invoke();
+    }
 
     /// <summary>The command tree (also used by tests).</summary>
     public static RootCommand BuildRoot()

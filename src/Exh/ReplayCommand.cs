@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ExchangeHealth.Engine;
+using ExchangeHealth.Engine.Journal;
 using ExchangeHealth.Engine.Replay;
 using Spectre.Console;
 using Command = System.CommandLine.Command;
@@ -29,6 +30,9 @@ internal static class ReplayCommand
         "  exh replay ../shared/data/lobster-AAPL-2012-06-21-message-10.csv\n" +
         "  exh replay examples/orderflow-sample.csv --markets config/markets.yaml\n" +
         "  exh replay flow.csv --format csv --json --quiet > summary.json\n" +
+        "  exh replay ../shared/data/bitfinex-tBTCUSD-R0-book.json --data data/replay --reset\n" +
+        "      (journal the replay with group commit and fsync, snapshot every 25,000 commands;\n" +
+        "       then 'exh journal verify --data data/replay' recovers it and prints the same state hash)\n" +
         "\n" +
         "Exit codes: 0 replayed; 1 the engine reported internal errors; 2 bad input (missing file, unknown\n" +
         "format, invalid markets file, malformed line: the message names file:line, and the summary covers\n" +
@@ -62,22 +66,51 @@ internal static class ReplayCommand
             Description = "No progress output; only the summary.",
         };
 
+        var data = new Option<string?>("--data", "-d")
+        {
+            Description = "Journal the replay into this engine data directory (journal/, snapshots/, markets.yaml).",
+            HelpName = "DIR",
+        };
+        var reset = new Option<bool>("--reset")
+        {
+            Description = "With --data: delete the directory's existing journal and snapshots first.",
+        };
+        var commitEvery = new Option<int>("--commit-every")
+        {
+            Description = "With --data: group commit (write + fsync) every N commands.",
+            DefaultValueFactory = _ => 1024,
+            HelpName = "N",
+        };
+        var snapshotEvery = new Option<long>("--snapshot-every")
+        {
+            Description = "With --data: write a snapshot every N commands (0: none).",
+            DefaultValueFactory = _ => 25_000,
+            HelpName = "N",
+        };
+
         var command = new Command("replay", Description);
         command.Arguments.Add(file);
         command.Options.Add(format);
         command.Options.Add(markets);
         command.Options.Add(json);
         command.Options.Add(quiet);
+        command.Options.Add(data);
+        command.Options.Add(reset);
+        command.Options.Add(commitEvery);
+        command.Options.Add(snapshotEvery);
         command.SetAction(parse => Run(
             parse.GetValue(file)!,
             parse.GetValue(format) ?? "auto",
             parse.GetValue(markets),
             parse.GetValue(json),
-            parse.GetValue(quiet)));
+            parse.GetValue(quiet),
+            new JournalArgs(parse.GetValue(data), parse.GetValue(reset), parse.GetValue(commitEvery), parse.GetValue(snapshotEvery))));
         return command;
     }
 
-    private static int Run(FileInfo file, string formatName, FileInfo? marketsFile, bool json, bool quiet)
+    private sealed record JournalArgs(string? DataDirectory, bool Reset, int CommitEvery, long SnapshotEvery);
+
+    private static int Run(FileInfo file, string formatName, FileInfo? marketsFile, bool json, bool quiet, JournalArgs journalArgs)
     {
         TextWriter stdout = Console.Out;
         TextWriter stderr = Console.Error;
@@ -116,6 +149,7 @@ internal static class ReplayCommand
         }
 
         ReplaySummary summary;
+        JournalingReplayHook? journal = null;
         using (source)
         {
             bool terminal = !Console.IsOutputRedirected;
@@ -130,18 +164,42 @@ internal static class ReplayCommand
                         return 2;
                     }
                 }
-                if (quiet) summary = new ReplayRunner(source).Run();
-                else if (terminal && !json) summary = RunWithProgressBar(console, source);
-                else summary = RunWithProgressLines(stderr, source);
+                if (journalArgs.DataDirectory is { } dataDir)
+                {
+                    if (journalArgs.CommitEvery < 1) return Cli.Fail("--commit-every must be at least 1");
+                    if (journalArgs.SnapshotEvery < 0) return Cli.Fail("--snapshot-every must not be negative");
+                    try
+                    {
+                        EngineDataDirectory.Create(dataDir, source.Markets, journalArgs.Reset);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        return Cli.Fail($"{e.Message} (--reset)");
+                    }
+                    journal = new JournalingReplayHook(dataDir, new JournalingReplayOptions
+                    {
+                        CommitEvery = journalArgs.CommitEvery,
+                        SnapshotEvery = journalArgs.SnapshotEvery,
+                    });
+                }
+                var options = new ReplayOptions { Hook = journal };
+                if (quiet) summary = new ReplayRunner(source, options).Run();
+                else if (terminal && !json) summary = RunWithProgressBar(console, source, options);
+                else summary = RunWithProgressLines(stderr, source, options);
+                journal?.Complete();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                stderr.WriteLine($"exh replay: {file}: cannot read: {e.Message}");
+                stderr.WriteLine($"exh replay: {(e is JournalWriteException ? "journal" : file.ToString())}: {e.Message}");
                 return 2;
             }
+            finally
+            {
+                journal?.Dispose();
+            }
 
-            if (json) stdout.WriteLine(ToJson(summary));
-            else PrintSummary(console, summary, source.Markets);
+            if (json) stdout.WriteLine(ToJson(summary, journal, journalArgs.DataDirectory));
+            else PrintSummary(console, summary, source.Markets, journal, journalArgs.DataDirectory);
         }
 
         if (summary.Error is not null)
@@ -172,7 +230,7 @@ internal static class ReplayCommand
         return console;
     }
 
-    private static ReplaySummary RunWithProgressBar(IAnsiConsole console, IOrderFlowSource source)
+    private static ReplaySummary RunWithProgressBar(IAnsiConsole console, IOrderFlowSource source, ReplayOptions options)
     {
         ReplaySummary? summary = null;
         console.Progress()
@@ -181,7 +239,7 @@ internal static class ReplayCommand
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(Path.GetFileName(source.FileName)), maxValue: Math.Max(1, source.TotalBytes));
-                var runner = new ReplayRunner(source, new ReplayOptions
+                var runner = new ReplayRunner(source, options with
                 {
                     ProgressInterval = TimeSpan.FromMilliseconds(100),
                     Progress = p =>
@@ -198,9 +256,9 @@ internal static class ReplayCommand
         return summary!;
     }
 
-    private static ReplaySummary RunWithProgressLines(TextWriter stderr, IOrderFlowSource source)
+    private static ReplaySummary RunWithProgressLines(TextWriter stderr, IOrderFlowSource source, ReplayOptions options)
     {
-        var runner = new ReplayRunner(source, new ReplayOptions
+        var runner = new ReplayRunner(source, options with
         {
             ProgressInterval = TimeSpan.FromSeconds(1),
             Progress = p => stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -213,13 +271,14 @@ internal static class ReplayCommand
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static void PrintSummary(IAnsiConsole console, ReplaySummary s, IReadOnlyList<MarketDefinition> markets)
+    private static void PrintSummary(IAnsiConsole console, ReplaySummary s, IReadOnlyList<MarketDefinition> markets,
+        JournalingReplayHook? journal, string? dataDirectory)
     {
         var symbols = new List<string>();
         foreach (var m in markets) symbols.Add(m.Symbol);
-        console.MarkupLine(Markup.Escape($"Replayed {s.File} ({s.Format.Name()}; markets {string.Join(", ", symbols)})")
-            + (s.Error is not null ? " [red]stopped at a malformed line[/]" : "")
-            + (s.Cancelled ? " [yellow]cancelled[/]" : ""));
+        console.MarkupLine(Markup.Escape($"Replayed {s.File} ({s.Format.Name()}; markets {string.Join(", ", symbols)})"));
+        if (s.Error is not null) console.MarkupLine("[red]stopped at a malformed line[/]");
+        if (s.Cancelled) console.MarkupLine("[yellow]cancelled[/]");
 
         var main = new Table().Border(TableBorder.Rounded).AddColumn("summary").AddColumn(new TableColumn("value").RightAligned());
         main.AddRow("records", N(s.Records));
@@ -259,12 +318,24 @@ internal static class ReplayCommand
         foreach (var c in s.Counters) counters.AddRow(c.Name, N(c.Value), Markup.Escape(c.Description));
         if (s.Counters.Count > 0) console.Write(counters);
 
+        if (journal is not null)
+        {
+            var j = new Table().Border(TableBorder.Rounded).AddColumn("journal").AddColumn(new TableColumn("value").RightAligned());
+            j.AddRow("data directory", Markup.Escape(dataDirectory ?? ""));
+            j.AddRow("last durable sequence", N(journal.DurableSequence.Value));
+            j.AddRow("group commits (fsync)", N(journal.Commits));
+            j.AddRow("bytes written", N(journal.BytesWritten));
+            j.AddRow("snapshots written", N(journal.Snapshots));
+            console.Write(j);
+            console.WriteLine($"recover it with: exh journal verify --data {dataDirectory}");
+        }
+
         // Last and on its own line: easy to find, copy and compare, and never wrapped inside a table cell.
         console.WriteLine("state hash " + s.StateHash);
     }
 
     /// <summary>The summary as one JSON object (snake_case keys; prices and quantities as decimal strings).</summary>
-    internal static string ToJson(ReplaySummary s)
+    internal static string ToJson(ReplaySummary s, JournalingReplayHook? journal = null, string? dataDirectory = null)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -307,6 +378,16 @@ internal static class ReplayCommand
             foreach (var c in s.Counters) w.WriteNumber(c.Name, c.Value);
             w.WriteEndObject();
             w.WriteBoolean("cancelled", s.Cancelled);
+            if (journal is not null)
+            {
+                w.WriteStartObject("journal");
+                w.WriteString("data_directory", dataDirectory);
+                w.WriteNumber("durable_sequence", journal.DurableSequence.Value);
+                w.WriteNumber("group_commits", journal.Commits);
+                w.WriteNumber("bytes_written", journal.BytesWritten);
+                w.WriteNumber("snapshots", journal.Snapshots);
+                w.WriteEndObject();
+            }
             if (s.Error is null)
             {
                 w.WriteNull("error");

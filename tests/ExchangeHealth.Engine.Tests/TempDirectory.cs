@@ -13,6 +13,14 @@ public sealed class TempDirectory : IDisposable
 
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
+    /// <summary>Writes <paramref name="text"/> to a file named <paramref name="name"/> and returns its path.</summary>
+    public string Write(string name, string text)
+    {
+        string file = System.IO.Path.Combine(Path, name);
+        File.WriteAllText(file, text);
+        return file;
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(Path, recursive: true); }

@@ -93,6 +93,36 @@ public static class MarketsFile
         return markets;
     }
 
+    /// <summary>
+    /// Writes <paramref name="markets"/> in the markets-file format, so that
+    /// <see cref="Parse"/> of the result gives equal definitions (data directories keep a copy of
+    /// the markets their journal was written with).
+    /// </summary>
+    public static string ToYaml(IEnumerable<MarketDefinition> markets)
+    {
+        ArgumentNullException.ThrowIfNull(markets);
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new System.Text.StringBuilder("markets:\n");
+        foreach (var m in markets)
+        {
+            string Q(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+            sb.Append(inv, $"  - id: {m.Id}\n");
+            sb.Append(inv, $"    symbol: {Q(m.Symbol)}\n");
+            sb.Append(inv, $"    price_scale: {m.PriceScale}\n");
+            sb.Append(inv, $"    quantity_scale: {m.QuantityScale}\n");
+            sb.Append(inv, $"    tick_size: {Q(m.FormatPrice(m.TickSize))}\n");
+            sb.Append(inv, $"    lot_size: {Q(m.FormatQuantity(m.LotSize))}\n");
+            sb.Append(inv, $"    min_quantity: {Q(m.FormatQuantity(Math.Max(m.MinQuantity, m.LotSize)))}\n");
+            sb.Append(inv, $"    max_quantity: {Q(m.FormatQuantity(m.MaxQuantity))}\n");
+            sb.Append(inv, $"    max_price: {Q(m.FormatPrice(m.MaxPrice))}\n");
+            sb.Append(inv, $"    price_collar_percent: {FixedPoint.Format(m.PriceCollarBasisPoints, 2)}\n");
+            sb.Append(inv, $"    market_order_protection_percent: {FixedPoint.Format(m.MarketOrderProtectionBasisPoints, 2)}\n");
+            sb.Append(inv, $"    reference_price: {Q(m.FormatPrice(m.ReferencePrice))}\n");
+            sb.Append(inv, $"    state: {m.InitialState.Name()}\n");
+        }
+        return sb.ToString();
+    }
+
     private static MarketDefinition ParseMarket(YamlMappingNode map, string source)
     {
         var fields = new Dictionary<string, YamlScalarNode>(StringComparer.Ordinal);

@@ -4,31 +4,10 @@ using ExchangeHealth.Engine.Replay;
 
 namespace ExchangeHealth.Engine.Tests.Replay;
 
-/// <summary>The console is process-wide: these tests capture it, so they must not run in parallel with each other.</summary>
-[CollectionDefinition(nameof(ConsoleCollection), DisableParallelization = true)]
-public sealed class ConsoleCollection;
-
 [Collection(nameof(ConsoleCollection))]
 public sealed class ReplayCliTests
 {
-    private static (int ExitCode, string Out, string Error) Exh(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldError = Console.Error;
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Program.Main(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    private static (int ExitCode, string Out, string Error) Exh(params string[] args) => CliHarness.Run(args);
 
     private static string ExpectedHash(string path)
     {

@@ -33,29 +33,3 @@ internal static class ReplayTestData
         throw new InvalidOperationException($"no ExchangeHealth.sln above {AppContext.BaseDirectory}");
     }
 }
-
-/// <summary>A temporary directory for generated input files, deleted on dispose.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "exh-replay-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    /// <summary>Writes <paramref name="text"/> to a file named <paramref name="name"/> and returns its path.</summary>
-    public string Write(string name, string text)
-    {
-        string file = System.IO.Path.Combine(Path, name);
-        File.WriteAllText(file, text);
-        return file;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { }
-    }
-}
