@@ -106,13 +106,13 @@ internal static class BenchCommand
 
     private static void PrintTable(QuickBenchResult r)
     {
-        // Redirected output (a file, CI log) gets Spectre's 80-column default; the tables need more.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
+        // Redirected output (a file, CI log): no colors, and wider than Spectre's 80-column default.
+        IAnsiConsole console = Cli.CreateConsole(Console.Out, interactive: !Console.IsOutputRedirected, plainWidth: 160);
         var m = r.Machine;
-        AnsiConsole.MarkupLine($"[bold]exh bench[/]{(r.Options.IsQuick ? " (quick)" : "")}: {Markup.Escape(m.CpuModel)}, {m.LogicalCores} cores, " +
+        console.MarkupLine($"[bold]exh bench[/]{(r.Options.IsQuick ? " (quick)" : "")}: {Markup.Escape(m.CpuModel)}, {m.LogicalCores} cores, " +
             $"{m.MemoryBytes / (1L << 30)} GiB, {Markup.Escape(m.Runtime)}, load {m.LoadAverage1Minute.ToString("F2", CultureInfo.InvariantCulture)} at start");
         var w = r.Workload;
-        AnsiConsole.MarkupLine(
+        console.MarkupLine(
             $"workload: {w.Commands:N0} commands after a {w.PreFillCommands:N0}-order pre-fill, {w.Accounts:N0} accounts, " +
             $"resting {w.MinRestingOrders}..{w.MaxRestingOrders} over ~{w.PriceLevels} levels, trades/cmd {w.TradesPerCommand:F3}, " +
             $"rejects {w.RejectShare:P2}; mix {Markup.Escape(string.Join(" ", w.Mix.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value:P1}")))}");
@@ -153,7 +153,7 @@ internal static class BenchCommand
         table.AddRow("recovery replay (read + CRC + match)", "≥ 5M cmd/s",
             r.Recovery is null ? "not measured" : $"{QuickBench.Format(r.Recovery.CommandsPerSecond)} cmd/s ({r.Recovery.Commands:N0} cmds, state hash {(r.Recovery.StateHashMatches ? "matches" : "DIFFERS")})",
             r.Recovery is null ? "" : Mark(r.Recovery.CommandsPerSecond >= QuickBenchResult.RecoveryGoal));
-        AnsiConsole.Write(table);
+        console.Write(table);
 
         var lat = new Table().Border(TableBorder.Rounded).Title("[bold]open-loop latency (µs, completion − intended start)[/]");
         foreach (string h in new[] { "offered", "achieved", "p50", "p90", "p99", "p99.9", "p99.99", "max", "late > " + r.Options.LateThresholdNanoseconds / 1000.0 + " µs", "service p50 / p99.99" })
@@ -163,9 +163,9 @@ internal static class BenchCommand
             lat.AddRow($"{QuickBench.Format(l.OfferedRate)}/s", $"{QuickBench.Format(l.AchievedRate)}/s", F(l.P50), F(l.P90), F(l.P99), F(l.P999),
                 F(l.P9999), F(l.Max), $"{l.LateShare:P2}", $"{F(l.ServiceP50)} / {F(l.ServiceP9999)}");
         }
-        AnsiConsole.Write(lat);
-        foreach (string note in r.Notes) AnsiConsole.MarkupLine($"[grey]note: {Markup.Escape(note)}[/]");
-        AnsiConsole.MarkupLine($"[grey]{r.ElapsedSeconds:F1} s; the machine is shared: compare ratios, not absolute figures, across runs[/]");
+        console.Write(lat);
+        foreach (string note in r.Notes) console.MarkupLine($"[grey]note: {Markup.Escape(note)}[/]");
+        console.MarkupLine($"[grey]{r.ElapsedSeconds:F1} s; the machine is shared: compare ratios, not absolute figures, across runs[/]");
     }
 
     private static string Mark(bool ok) => ok ? "[green]met[/]" : "[yellow]not met[/]";

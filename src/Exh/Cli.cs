@@ -1,4 +1,5 @@
 using ExchangeHealth.Engine;
+using Spectre.Console;
 
 namespace ExchangeHealth.Cli;
 
@@ -26,5 +27,19 @@ internal static class Cli
             markets = [];
             return false;
         }
+    }
+
+    /// <summary>A console on <paramref name="writer"/>: colors and live display on a terminal, plain 120-column text otherwise.</summary>
+    public static IAnsiConsole CreateConsole(TextWriter writer, bool interactive, int plainWidth = 120)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!interactive) console.Profile.Width = plainWidth;
+        return console;
     }
 }

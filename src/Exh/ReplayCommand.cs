@@ -153,7 +153,7 @@ internal static class ReplayCommand
         using (source)
         {
             bool terminal = !Console.IsOutputRedirected;
-            IAnsiConsole console = CreateConsole(stdout, terminal);
+            IAnsiConsole console = Cli.CreateConsole(stdout, terminal);
             try
             {
                 foreach (var m in source.Markets)
@@ -214,20 +214,6 @@ internal static class ReplayCommand
             return 1;
         }
         return 0;
-    }
-
-    /// <summary>A console on <paramref name="writer"/>: colors and live display on a terminal, plain 120-column text otherwise.</summary>
-    private static IAnsiConsole CreateConsole(TextWriter writer, bool interactive)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
-        });
-        if (!interactive) console.Profile.Width = 120;
-        return console;
     }
 
     private static ReplaySummary RunWithProgressBar(IAnsiConsole console, IOrderFlowSource source, ReplayOptions options)
