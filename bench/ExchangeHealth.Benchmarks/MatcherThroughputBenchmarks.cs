@@ -90,32 +90,7 @@ public class MatcherThroughputBenchmarks
 
     /// <summary>The calibration baseline (see <see cref="DictionaryCalibrationBaseline"/>): one dictionary operation per command.</summary>
     [Benchmark(OperationsPerInvoke = Commands)]
-    public long Calibration()
-    {
-        Dictionary<long, long> index = _index;
-        Command[] commands = _workload.Commands;
-        long checksum = 0;
-        for (int i = 0; i < commands.Length; i++)
-        {
-            ref Command c = ref commands[i];
-            switch (c.Type)
-            {
-                case CommandType.NewOrder:
-                    index[c.OrderId] = c.Price.Units;
-                    if (c.TimeInForce != TimeInForce.GoodTillCancel) index.Remove(c.OrderId);
-                    break;
-                case CommandType.Cancel:
-                    if (index.Remove(c.OrderId, out long removed)) checksum += removed;
-                    break;
-                case CommandType.Amend:
-                    if (index.ContainsKey(c.OrderId)) index[c.OrderId] = c.Price.Units;
-                    break;
-                default:
-                    break;
-            }
-        }
-        return checksum + index.Count;
-    }
+    public long Calibration() => DictionaryCalibrationBaseline.Process(_index, _workload.Commands);
 
     /// <summary>In-process, monitoring strategy, 1 invocation per iteration, 3 warm-up and 15 measured iterations.</summary>
     public sealed class ShortInProcessConfig : ManualConfig
