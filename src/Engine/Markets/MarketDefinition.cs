@@ -33,8 +33,15 @@ public sealed record MarketDefinition
     /// <summary>Smallest order quantity in quantity units (default: one lot).</summary>
     public long MinQuantity { get; init; }
 
-    /// <summary>Largest order quantity in quantity units (default: no limit below <see cref="long.MaxValue"/>).</summary>
-    public long MaxQuantity { get; init; } = long.MaxValue;
+    /// <summary>
+    /// Upper bound of <see cref="MaxQuantity"/>: 2^47 quantity units (1,407,374.88355328 at scale 8).
+    /// A price level sums the open quantities of its orders in a <see cref="long"/>; with every
+    /// order at most 2^47, 65,536 of them at one price still cannot overflow it.
+    /// </summary>
+    public const long QuantityLimit = 1L << 47;
+
+    /// <summary>Largest order quantity in quantity units (default and upper bound: <see cref="QuantityLimit"/>).</summary>
+    public long MaxQuantity { get; init; } = QuantityLimit;
 
     /// <summary>Largest accepted limit price in price units (default: half of <see cref="long.MaxValue"/>).</summary>
     public long MaxPrice { get; init; } = long.MaxValue / 2;
@@ -78,6 +85,7 @@ public sealed record MarketDefinition
         if (MinQuantity < 0) return "min_quantity: must not be negative";
         if (MinQuantity % LotSize != 0) return "min_quantity: must be a multiple of lot_size";
         if (MaxQuantity < Math.Max(MinQuantity, LotSize)) return "max_quantity: must be at least min_quantity and one lot";
+        if (MaxQuantity > QuantityLimit) return $"max_quantity: must be at most 2^47 = {QuantityLimit} quantity units ({FormatQuantity(QuantityLimit)}), so price-level totals cannot overflow";
         if (MaxPrice < TickSize) return "max_price: must be at least one tick";
         if (PriceCollarBasisPoints is < 0 or >= 10_000) return "price_collar_percent: must be in [0, 100)";
         if (MarketOrderProtectionBasisPoints is < 0 or >= 10_000) return "market_order_protection_percent: must be in [0, 100)";

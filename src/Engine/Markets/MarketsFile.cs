@@ -17,7 +17,7 @@ namespace ExchangeHealth.Engine;
 ///     tick_size: "0.01"                # decimal, in quote currency
 ///     lot_size: "0.0001"               # decimal, in base asset
 ///     min_quantity: "0.0001"           # default: one lot
-///     max_quantity: "100"
+///     max_quantity: "100"               # default and upper bound: 2^47 quantity units
 ///     max_price: "10000000"
 ///     price_collar_percent: 10         # 0 or absent: no collar
 ///     market_order_protection_percent: 5
@@ -184,7 +184,7 @@ public static class MarketsFile
             TickSize = tick,
             LotSize = lot,
             MinQuantity = OptionalDecimal("min_quantity", quantityScale, lot),
-            MaxQuantity = OptionalDecimal("max_quantity", quantityScale, long.MaxValue),
+            MaxQuantity = OptionalDecimal("max_quantity", quantityScale, MarketDefinition.QuantityLimit),
             MaxPrice = OptionalDecimal("max_price", priceScale, long.MaxValue / 2 / Math.Max(1, tick) * Math.Max(1, tick)),
             PriceCollarBasisPoints = Percent("price_collar_percent", 0),
             MarketOrderProtectionBasisPoints = Percent("market_order_protection_percent", 500),

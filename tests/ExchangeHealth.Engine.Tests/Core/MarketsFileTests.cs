@@ -100,3 +100,48 @@ public sealed class MarketsFileTests
         Assert.Throws<ArgumentException>(() => new MatchingEngine([bad]));
     }
 }
+
+public sealed class QuantityLimitTests
+{
+    [Fact]
+    public void MarketWithoutMaxQuantity_DefaultsToLimit_AndRejectsLargerOrders()
+    {
+        const string yaml = "markets:\n  - id: 1\n    symbol: X/Y\n    tick_size: \"1\"\n    lot_size: \"0.00000001\"\n";
+        var market = Assert.Single(MarketsFile.Parse(yaml, "m.yaml"));
+        Assert.Equal(MarketDefinition.QuantityLimit, market.MaxQuantity);
+
+        var reports = new CollectingReportSink();
+        var engine = new MatchingEngine([market], reports);
+        string before = engine.ComputeStateHash();
+        var huge = Command.Limit(1, 1, 1, Side.Buy, 100_000_000, MarketDefinition.QuantityLimit + 1);
+        engine.Process(ref huge);
+
+        var report = Assert.Single(reports.Reports);
+        Assert.Equal(RejectReason.QuantityAboveMaximum, report.RejectReason);
+        Assert.Equal(before, engine.ComputeStateHash());
+    }
+
+    [Fact]
+    public void ManyMaximumOrdersAtOneLevel_SumWithoutOverflow()
+    {
+        var market = MarketsFile.Parse("markets:\n  - id: 1\n    symbol: X/Y\n    tick_size: \"1\"\n    lot_size: \"0.00000001\"\n", "m.yaml")[0];
+        var engine = new MatchingEngine([market]);
+        for (int i = 1; i <= 1000; i++)
+        {
+            var c = Command.Limit(1, i, i, Side.Sell, 100_000_000, MarketDefinition.QuantityLimit);
+            engine.Process(ref c);
+        }
+        Assert.True(engine.Books[0].TryGetBest(Side.Sell, out var level));
+        Assert.Equal(1000 * MarketDefinition.QuantityLimit, level.Quantity.Units);
+        Assert.Equal(1000, level.OrderCount);
+    }
+
+    [Fact]
+    public void MaxQuantityAboveLimit_IsAConfigErrorWithLine()
+    {
+        var e = Assert.Throws<ConfigException>(() => MarketsFile.Parse(
+            "markets:\n  - id: 1\n    symbol: X/Y\n    tick_size: \"1\"\n    lot_size: \"1\"\n    quantity_scale: 0\n    max_quantity: \"9000000000000000\"\n", "m.yaml"));
+        Assert.Equal(7, e.Line);
+        Assert.Contains("at most 2^47", e.Message, StringComparison.Ordinal);
+    }
+}
