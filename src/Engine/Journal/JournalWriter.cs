@@ -54,6 +54,7 @@ public sealed class JournalWriter : IDisposable
     private SequenceNumber _lastWritten;
     private long _durable;
     private bool _faulted;
+    private bool _disposed;
 
     /// <summary>
     /// Opens the journal in <paramref name="directory"/> for appending after its last valid record
@@ -270,8 +271,6 @@ public sealed class JournalWriter : IDisposable
         if (_faulted) throw new InvalidOperationException("the journal writer is faulted after a failed fsync; recover from the journal files");
         ObjectDisposedException.ThrowIf(_disposed, this);
     }
-
-    private bool _disposed;
 
     /// <summary>Closes the segment. Does not commit: call <see cref="Commit"/> first to keep buffered commands.</summary>
     public void Dispose()
