@@ -663,6 +663,27 @@ public sealed class OrderBook
         return true;
     }
 
+    /// <summary>
+    /// Whether a limit order of <paramref name="side"/> at <paramref name="price"/> would execute on
+    /// entry: a buy at or above the best ask, a sell at or below the best bid (self-trade
+    /// prevention not considered).
+    /// </summary>
+    public bool WouldExecute(Side side, Price price) => Crosses(side, price.Units);
+
+    /// <summary>
+    /// Whether resting order <paramref name="orderId"/> is first in line at the best price of its
+    /// side, so that a marketable order at that price trades with it before any other.
+    /// </summary>
+    /// <returns>false when the order does not rest in this book.</returns>
+    public bool IsFirstInLine(long orderId)
+    {
+        int idx = _orderIndex.Get(orderId);
+        if (idx == Nil) return false;
+        ref OrderNode o = ref _orders[idx];
+        PriceLadder ladder = o.Side == Side.Buy ? _bids : _asks;
+        return o.Prev == Nil && ladder.Best == o.Level;
+    }
+
     /// <summary>Up to <paramref name="depth"/> levels of <paramref name="side"/>, best first.</summary>
     public IReadOnlyList<BookLevel> Levels(Side side, int depth = int.MaxValue)
     {

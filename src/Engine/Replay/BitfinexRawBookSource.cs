@@ -34,7 +34,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
     private const ushort MarketId = 1;
 
     private readonly JsonTokenStream _json;
-    private readonly ShadowBook _book = new();
+    private readonly ShadowBook _book;
     private readonly List<Deferred> _deferred = [];
     private readonly MarketDefinition _market;
     private readonly char[] _chars = new char[64];
@@ -84,6 +84,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
             }
             _market = configured ?? ImpliedMarket(symbol);
             Markets = [_market];
+            _book = new ShadowBook(_market);
         }
         catch
         {
@@ -376,8 +377,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
         if (_book.TryGet(id, out var order))
         {
             _deletes++;
-            batch.Add(Command.CancelOrder(_market.Id, id, id));
-            _book.Remove(order);
+            _book.Emit(batch, Command.CancelOrder(_market.Id, id, id));
         }
         else if (FindDeferred(id) is { } held)
         {
@@ -391,60 +391,55 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
         }
     }
 
-    private void Modify(CommandBatch batch, ShadowBook.Order order, Side side, long price, long quantity)
+    private void Modify(CommandBatch batch, RestingOrder order, Side side, long price, long quantity)
     {
         if (side != order.Side)
         {
             _sideChanges++;
-            batch.Add(Command.CancelOrder(_market.Id, order.Id, order.Id));
-            _book.Remove(order);
-            Enter(batch, order.Id, side, price, quantity);
+            _book.Emit(batch, Command.CancelOrder(_market.Id, order.OrderId, order.OrderId));
+            Enter(batch, order.OrderId, side, price, quantity);
             return;
         }
-        if (price != order.Price)
+        if (price != order.Price.Units)
         {
             if (_book.Crosses(side, price))
             {
                 // The new price would execute against an order the feed still shows: take the
                 // order out and hold it until the book it would cross has moved.
-                batch.Add(Command.CancelOrder(_market.Id, order.Id, order.Id));
-                _book.Remove(order);
+                _book.Emit(batch, Command.CancelOrder(_market.Id, order.OrderId, order.OrderId));
                 _deferredRepriced++;
-                Defer(order.Id, side, price, quantity);
+                Defer(order.OrderId, side, price, quantity);
                 return;
             }
             _priceChanges++;
-            batch.Add(Command.AmendOrder(_market.Id, order.Id, order.Id, price, quantity));
-            _book.MoveToBack(order, price, quantity);
+            _book.Emit(batch, Command.AmendOrder(_market.Id, order.OrderId, order.OrderId, price, quantity));
             return;
         }
-        if (quantity > order.Quantity)
+        if (quantity > order.Quantity.Units)
         {
             _growths++;
-            batch.Add(Command.AmendOrder(_market.Id, order.Id, order.Id, price, quantity));
-            _book.MoveToBack(order, price, quantity);
+            _book.Emit(batch, Command.AmendOrder(_market.Id, order.OrderId, order.OrderId, price, quantity));
             return;
         }
-        if (quantity == order.Quantity)
+        if (quantity == order.Quantity.Units)
         {
             _unchanged++;
             return;
         }
-        if (_book.IsFrontOfBest(order))
+        if (_book.IsFrontOfBest(order.OrderId))
         {
             // A fill: an IOC at exactly this price hits this order first, and for less than its
             // open quantity, so it trades with this order only.
             _shrinksTraded++;
             Side taker = side == Side.Buy ? Side.Sell : Side.Buy;
-            batch.Add(Command.Limit(_market.Id, ReplayIds.TakerAccount, ++_nextSyntheticId, taker, price,
-                order.Quantity - quantity, TimeInForce.ImmediateOrCancel));
+            _book.Emit(batch, Command.Limit(_market.Id, ReplayIds.TakerAccount, ++_nextSyntheticId, taker, price,
+                order.Quantity.Units - quantity, TimeInForce.ImmediateOrCancel));
         }
         else
         {
             _shrinksAmended++;
-            batch.Add(Command.AmendOrder(_market.Id, order.Id, order.Id, price, quantity));
+            _book.Emit(batch, Command.AmendOrder(_market.Id, order.OrderId, order.OrderId, price, quantity));
         }
-        _book.Reduce(order, quantity);
     }
 
     private void Enter(CommandBatch batch, long id, Side side, long price, long quantity)
@@ -456,8 +451,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
             return;
         }
         _newOrders++;
-        batch.Add(Command.Limit(_market.Id, id, id, side, price, quantity));
-        _book.Add(id, side, price, quantity);
+        _book.Emit(batch, Command.Limit(_market.Id, id, id, side, price, quantity));
     }
 
     private void Defer(long id, Side side, long price, long quantity)
@@ -486,8 +480,7 @@ public sealed class BitfinexRawBookSource : IOrderFlowSource
             i--;
             _deferredReleased++;
             _newOrders++;
-            batch.Add(Command.Limit(_market.Id, d.Id, d.Id, d.Side, d.Price, d.Quantity));
-            _book.Add(d.Id, d.Side, d.Price, d.Quantity);
+            _book.Emit(batch, Command.Limit(_market.Id, d.Id, d.Id, d.Side, d.Price, d.Quantity));
         }
     }
 

@@ -38,10 +38,10 @@ public sealed partial class LobsterSource : IOrderFlowSource
 
     private readonly StreamReader _reader;
     private readonly MarketDefinition _market;
-    private readonly ShadowBook _book = new();
-    private readonly Dictionary<long, ShadowBook.Order> _bidSeeds = [];
-    private readonly Dictionary<long, ShadowBook.Order> _askSeeds = [];
-    private readonly List<ShadowBook.Order> _held = [];
+    private readonly ShadowBook _book;
+    private readonly Dictionary<long, long> _bidSeeds = [];   // price -> seed order id
+    private readonly Dictionary<long, long> _askSeeds = [];
+    private readonly List<Held> _held = [];
     private readonly List<(Side Side, long Price, long Quantity)> _seedLevels = [];
     private readonly long _midnightUnixNs;
     private long _seedTimestamp;
@@ -53,6 +53,15 @@ public sealed partial class LobsterSource : IOrderFlowSource
     private long _messages, _newOrders, _partialCancels, _deletes, _executions, _executionsTraded, _executionsNotFirst;
     private long _hiddenExecutions, _hiddenVolume, _crossTrades, _halts, _unknownIds, _unknownOnSeed, _unknownNoLevel;
     private long _sizeMismatches, _duplicateNew, _heldTotal, _heldReleased, _heldDropped, _seedOrders;
+
+    /// <summary>A new order held back because it would cross the book (see <c>docs/replay.md</c>).</summary>
+    private sealed class Held
+    {
+        public long Id;
+        public Side Side;
+        public long Price;
+        public long Quantity;
+    }
 
     /// <summary>Opens a LOBSTER message file and, when present, reads the first row of its orderbook file.</summary>
     /// <param name="path">The message file.</param>
@@ -79,6 +88,7 @@ public sealed partial class LobsterSource : IOrderFlowSource
         }
         _market = configured ?? ImpliedMarket(symbol);
         Markets = [_market];
+        _book = new ShadowBook(_market);
         _midnightUnixNs = MidnightUnixNs(date);
 
         OrderbookFile = FindOrderbookFile(path);
@@ -345,9 +355,8 @@ public sealed partial class LobsterSource : IOrderFlowSource
         foreach (var (side, price, size) in _seedLevels)
         {
             long id = ++_nextSyntheticId;
-            batch.Add(Command.Limit(_market.Id, ReplayIds.SeedAccount, id, side, price, size));
-            var order = _book.Add(id, side, price, size);
-            (side == Side.Buy ? _bidSeeds : _askSeeds)[price] = order;
+            _book.Emit(batch, Command.Limit(_market.Id, ReplayIds.SeedAccount, id, side, price, size));
+            (side == Side.Buy ? _bidSeeds : _askSeeds)[price] = id;
             _seedOrders++;
         }
     }
@@ -381,12 +390,11 @@ public sealed partial class LobsterSource : IOrderFlowSource
         if (_book.Crosses(m.Side, m.Price))
         {
             _heldTotal++;
-            _held.Add(new ShadowBook.Order { Id = m.OrderId, Side = m.Side, Price = m.Price, Quantity = m.Size });
+            _held.Add(new Held { Id = m.OrderId, Side = m.Side, Price = m.Price, Quantity = m.Size });
             return;
         }
         _newOrders++;
-        batch.Add(Command.Limit(_market.Id, m.OrderId, m.OrderId, m.Side, m.Price, m.Size));
-        _book.Add(m.OrderId, m.Side, m.Price, m.Size);
+        _book.Emit(batch, Command.Limit(_market.Id, m.OrderId, m.OrderId, m.Side, m.Price, m.Size));
     }
 
     private void PartialCancel(CommandBatch batch, in Message m)
@@ -401,9 +409,8 @@ public sealed partial class LobsterSource : IOrderFlowSource
         _deletes++;
         if (_book.TryGet(m.OrderId, out var order))
         {
-            if (order.Quantity != m.Size) _sizeMismatches++;
-            batch.Add(Command.CancelOrder(_market.Id, order.Id, order.Id));
-            _book.Remove(order);
+            if (order.Quantity.Units != m.Size) _sizeMismatches++;
+            _book.Emit(batch, Command.CancelOrder(_market.Id, order.AccountId, order.OrderId));
         }
         else if (FindHeld(m.OrderId) is { } held)
         {
@@ -419,7 +426,7 @@ public sealed partial class LobsterSource : IOrderFlowSource
     private void Execute(CommandBatch batch, in Message m)
     {
         _executions++;
-        ShadowBook.Order? order;
+        RestingOrder order;
         if (_book.TryGet(m.OrderId, out var known))
         {
             order = known;
@@ -432,8 +439,7 @@ public sealed partial class LobsterSource : IOrderFlowSource
         else
         {
             _unknownIds++;
-            order = (m.Side == Side.Buy ? _bidSeeds : _askSeeds).GetValueOrDefault(m.Price);
-            if (order is null || !_book.Contains(order.Id))
+            if (!TryGetSeed(m.Side, m.Price, out order))
             {
                 _unknownNoLevel++;
                 return;
@@ -441,18 +447,16 @@ public sealed partial class LobsterSource : IOrderFlowSource
             _unknownOnSeed++;
         }
 
-        if (order.Price == m.Price && _book.IsFrontOfBest(order))
+        if (order.Price.Units == m.Price && _book.IsFrontOfBest(order.OrderId))
         {
             // The executed order is first in line at the best price: an IOC at that price for at
             // most its open quantity trades with exactly this order.
-            long fill = Math.Min(m.Size, order.Quantity);
+            long fill = Math.Min(m.Size, order.Quantity.Units);
             if (fill < m.Size) _sizeMismatches++;
             _executionsTraded++;
             Side taker = order.Side == Side.Buy ? Side.Sell : Side.Buy;
-            batch.Add(Command.Limit(_market.Id, ReplayIds.TakerAccount, ++_nextSyntheticId, taker, order.Price, fill,
+            _book.Emit(batch, Command.Limit(_market.Id, ReplayIds.TakerAccount, ++_nextSyntheticId, taker, order.Price.Units, fill,
                 TimeInForce.ImmediateOrCancel));
-            if (fill == order.Quantity) _book.Remove(order);
-            else _book.Reduce(order, order.Quantity - fill);
             return;
         }
         _executionsNotFirst++;
@@ -468,30 +472,27 @@ public sealed partial class LobsterSource : IOrderFlowSource
             0 => MarketState.LimitOnly,
             _ => MarketState.Online,
         };
-        batch.Add(Command.ChangeMarketState(_market.Id, state));
+        _book.Emit(batch, Command.ChangeMarketState(_market.Id, state));
     }
 
     /// <summary>Lowers an order by <paramref name="size"/> keeping its priority, or cancels it when nothing is left.</summary>
-    private void ReduceInPlace(CommandBatch batch, ShadowBook.Order order, long size)
+    private void ReduceInPlace(CommandBatch batch, RestingOrder order, long size)
     {
-        long left = order.Quantity - size;
+        long left = order.Quantity.Units - size;
         if (left > 0)
         {
-            batch.Add(Command.AmendOrder(_market.Id, AccountOf(order), order.Id, order.Price, left));
-            _book.Reduce(order, left);
+            _book.Emit(batch, Command.AmendOrder(_market.Id, order.AccountId, order.OrderId, order.Price.Units, left));
             return;
         }
         if (left < 0) _sizeMismatches++;
-        batch.Add(Command.CancelOrder(_market.Id, AccountOf(order), order.Id));
-        _book.Remove(order);
+        _book.Emit(batch, Command.CancelOrder(_market.Id, order.AccountId, order.OrderId));
     }
 
     /// <summary>An event on an id the book does not hold: reduce the seed order of its price level, if any.</summary>
     private void ReduceUnknown(CommandBatch batch, in Message m)
     {
         _unknownIds++;
-        var seed = (m.Side == Side.Buy ? _bidSeeds : _askSeeds).GetValueOrDefault(m.Price);
-        if (seed is null || !_book.Contains(seed.Id))
+        if (!TryGetSeed(m.Side, m.Price, out var seed))
         {
             _unknownNoLevel++;
             return;
@@ -500,10 +501,14 @@ public sealed partial class LobsterSource : IOrderFlowSource
         ReduceInPlace(batch, seed, m.Size);
     }
 
-    private static long AccountOf(ShadowBook.Order order) =>
-        order.Id > ReplayIds.SyntheticOrderIdBase ? ReplayIds.SeedAccount : order.Id;
+    /// <summary>The seed order of the level at <paramref name="price"/>, while it still rests.</summary>
+    private bool TryGetSeed(Side side, long price, out RestingOrder seed)
+    {
+        seed = default;
+        return (side == Side.Buy ? _bidSeeds : _askSeeds).TryGetValue(price, out long id) && _book.TryGet(id, out seed);
+    }
 
-    private ShadowBook.Order? FindHeld(long id)
+    private Held? FindHeld(long id)
     {
         foreach (var h in _held)
         {
@@ -535,8 +540,7 @@ public sealed partial class LobsterSource : IOrderFlowSource
             i--;
             _heldReleased++;
             _newOrders++;
-            batch.Add(Command.Limit(_market.Id, h.Id, h.Id, h.Side, h.Price, h.Quantity));
-            _book.Add(h.Id, h.Side, h.Price, h.Quantity);
+            _book.Emit(batch, Command.Limit(_market.Id, h.Id, h.Id, h.Side, h.Price, h.Quantity));
         }
     }
 

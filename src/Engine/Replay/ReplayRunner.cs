@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace ExchangeHealth.Engine.Replay;
 
 /// <summary>
-/// A seam for code that must see every replayed command: the journal will append here before the
+/// A seam for code that must see every replayed command: the journal (<see cref="JournalingReplayHook"/>) appends here before the
 /// engine processes a command; tests compare the book after each input record.
 /// </summary>
 /// <remarks>Both methods run on the replay thread; they must not throw.</remarks>
