@@ -61,13 +61,17 @@ public sealed record ReplaySummary
     /// <summary>Wall time of the replay, reading and translating included.</summary>
     public TimeSpan Elapsed { get; init; }
 
-    /// <summary>Time spent inside <see cref="MatchingEngine.Process"/>.</summary>
+    /// <summary>
+    /// Time spent inside <see cref="MatchingEngine.Process"/>, read around every command, so it
+    /// includes one clock read (about 30 ns here) per command; <c>exh bench</c> measures the matcher
+    /// without that.
+    /// </summary>
     public TimeSpan EngineTime { get; init; }
 
     /// <summary>Commands per second of wall time (end to end).</summary>
     public double CommandsPerSecond => Elapsed > TimeSpan.Zero ? Commands / Elapsed.TotalSeconds : 0;
 
-    /// <summary>Commands per second of engine time (matching only).</summary>
+    /// <summary>Commands per second of <see cref="EngineTime"/>.</summary>
     public double EngineCommandsPerSecond => EngineTime > TimeSpan.Zero ? Commands / EngineTime.TotalSeconds : 0;
 
     /// <summary>The source's format-specific counters.</summary>
