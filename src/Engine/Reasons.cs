@@ -32,6 +32,12 @@ public enum RejectReason : byte
     NothingToAmend = 11,
     /// <summary>Order id is zero or negative. (validation)</summary>
     InvalidOrderId = 12,
+    /// <summary>
+    /// A new order whose client order id the engine has already journaled: a resend after a
+    /// reconnect. Not executed again; the report names the original order id. Raised by the
+    /// service's sequencer, never by the matcher. (validation)
+    /// </summary>
+    DuplicateClientOrderId = 13,
     /// <summary>Quantity below the market's minimum order quantity. (risk)</summary>
     QuantityBelowMinimum = 20,
     /// <summary>Quantity above the market's maximum order quantity. (risk)</summary>
@@ -120,6 +126,7 @@ public static class Reasons
         RejectReason.UnsupportedOrder => "unsupported_order",
         RejectReason.NothingToAmend => "nothing_to_amend",
         RejectReason.InvalidOrderId => "invalid_order_id",
+        RejectReason.DuplicateClientOrderId => "duplicate_client_order_id",
         RejectReason.QuantityBelowMinimum => "quantity_below_minimum",
         RejectReason.QuantityAboveMaximum => "quantity_above_maximum",
         RejectReason.PriceOutsideCollar => "price_outside_collar",

@@ -22,6 +22,9 @@ public sealed record JournalWriterOptions
 
     /// <summary>Clock for timestamps of commands appended without one. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Fault-injection hooks for chaos experiments (null = none). Called on the writing thread.</summary>
+    public IJournalFaultHooks? Faults { get; init; }
 }
 
 /// <summary>
@@ -199,6 +202,7 @@ public sealed class JournalWriter : IDisposable
         if (_pending == 0) return;
         try
         {
+            _options.Faults?.BeforeWrite(_pending);
             RandomAccess.Write(_segment!, new ReadOnlySpan<byte>(_buffer, 0, _pending), _segmentOffset);
         }
         catch (IOException e)
@@ -214,6 +218,7 @@ public sealed class JournalWriter : IDisposable
 
     private void Flush()
     {
+        _options.Faults?.BeforeFlush();
         if (!_options.FlushToDisk) return;
         long start = Stopwatch.GetTimestamp();
         try
@@ -293,4 +298,18 @@ public sealed class JournalWriteException : IOException
 {
     /// <summary>Creates the exception.</summary>
     public JournalWriteException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// Fault-injection hooks of a <see cref="JournalWriter"/> (the engine's chaos faults: a journal
+/// that cannot write, as on a full disk; a slow fsync).
+/// </summary>
+public interface IJournalFaultHooks
+{
+    /// <summary>Called before each write of buffered records; throw an <see cref="IOException"/> to fail it as a full disk would (the batch is kept for retry or discard).</summary>
+    /// <param name="bytes">Bytes about to be written.</param>
+    void BeforeWrite(int bytes);
+
+    /// <summary>Called before each fsync; may block to make the flush slow.</summary>
+    void BeforeFlush();
 }
