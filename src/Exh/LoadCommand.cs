@@ -405,14 +405,14 @@ internal static class LoadCommand
 
         string from = r.Model == LoadModel.Open ? "intended send" : "send";
         var lat = new Table().Border(TableBorder.Rounded)
-            .Title(Markup.Escape($"latency: response = {from} -> ack, service = actual send -> ack; percentiles ±0.4%"))
-            .AddColumn("").AddColumn(new TableColumn("response").RightAligned()).AddColumn(new TableColumn("service").RightAligned());
+            .AddColumn("latency").AddColumn(new TableColumn("response").RightAligned()).AddColumn(new TableColumn("service").RightAligned());
         string L(Engine.Diagnostics.LatencyHistogram h, double ns) => h.Count == 0 ? "-" : LoadDurations.FormatLatency(ns);
         foreach (double pct in LoadReport.ReportedPercentiles)
             lat.AddRow("p" + pct.ToString("0.##", CultureInfo.InvariantCulture), L(r.ResponseTime, r.ResponseTime.ValueAtPercentile(pct)), L(r.ServiceTime, r.ServiceTime.ValueAtPercentile(pct)));
         lat.AddRow("max", L(r.ResponseTime, r.ResponseTime.Max), L(r.ServiceTime, r.ServiceTime.Max));
         lat.AddRow("mean", L(r.ResponseTime, r.ResponseTime.Mean), L(r.ServiceTime, r.ServiceTime.Mean));
         console.Write(lat);
+        console.MarkupLine(Markup.Escape($"response time: {from} -> acknowledgement; service time: actual send -> acknowledgement; percentiles within ±0.4% (log-linear histogram)"));
 
         if (r.RejectsByReason.Count > 0)
         {

@@ -77,7 +77,7 @@ internal sealed class LoadRun
         AssignClientOrderIds();
 
         PreFillSummary? preFill = null;
-        var preFillCommands = _workload.PreFill();
+        var preFillCommands = _options.PreFill ? _workload.PreFill() : [];
         if (preFillCommands.Count > 0)
         {
             preFill = await Task.Factory.StartNew(() => RunPreFill(preFillCommands, cancellationToken), cancellationToken,

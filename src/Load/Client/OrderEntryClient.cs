@@ -543,7 +543,6 @@ public sealed class OrderEntryClient : IAsyncDisposable
 
     private async Task ReceiveLoopAsync(Socket socket)
     {
-        await Task.Yield();
         byte[] buffer = new byte[_options.ReceiveBufferSize];
         int filled = 0;
         Exception? error = null;

@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using ExchangeHealth.Engine;
+using ExchangeHealth.Engine.Gateway.Protocol;
+using ExchangeHealth.Load.Client;
+using ExchangeHealth.Load.Tests.Support;
+
+namespace ExchangeHealth.Load.Tests;
+
+[Collection(nameof(EngineCollection))]
+public sealed class OrderEntryClientTests
+{
+    // BTC/USD: tick 0.01 (10^6 units), lot 0.0001 (10^4 units), reference 60,000.
+    private const long Px = 60_000L * 100_000_000;
+    private const long Qty = 1_000_000;
+
+    private static NewOrderMessage Limit(ulong clOrdId, Side side, long price = Px, long quantity = Qty) =>
+        new(clOrdId, 1, side, OrderType.Limit, TimeInForce.GoodTillCancel, OrderFlags.None, price, quantity);
+
+    [Fact]
+    public async Task ConnectAsync_ValidKey_LogsOnAndRequestsAreAcknowledged()
+    {
+        await using var engine = TestEngine.Start();
+        await using var client = new OrderEntryClient();
+        var acks = new ConcurrentQueue<(OutstandingRequest Request, ExecutionReport Report)>();
+        client.Acknowledged += (OrderEntryClient _, in OutstandingRequest request, in ExecutionReport report, long _) => acks.Enqueue((request, report));
+        await client.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
+
+        Assert.True(client.IsConnected);
+        Assert.Equal(1, client.AccountId);
+        var accepted = await client.NewOrderAsync(Limit(10, Side.Buy, Px - 1_000_000));
+        Assert.Equal(ReportType.Accepted, accepted.Type);
+        Assert.Equal(OrderEntryProtocol.OrderIdOf(1, 10), accepted.OrderId);
+        Assert.True(accepted.Sequence.Value > 0);
+
+        var amended = await client.AmendAsync(new AmendMessage(11, 1, 10, Px - 2_000_000, Qty));
+        Assert.Equal(ReportType.Amended, amended.Type);
+        var cancelled = await client.CancelAsync(new CancelMessage(12, 1, 10));
+        Assert.Equal(ReportType.Cancelled, cancelled.Type);
+        var unknown = await client.CancelAsync(new CancelMessage(13, 1, 10));
+        Assert.Equal(ReportType.Rejected, unknown.Type);
+        Assert.Equal(RejectReason.UnknownOrder, unknown.RejectReason);
+        var all = await client.CancelAllAsync(new CancelAllMessage(14, 0));
+        Assert.Equal(ReportType.CancelAllDone, all.Type);
+
+        Assert.Equal([10UL, 11, 12, 13, 14], acks.Select(a => a.Request.ClOrdId).ToArray());
+        Assert.Equal(MessageType.Amend, acks.ElementAt(1).Request.Type);
+        Assert.Equal(0, client.OutstandingCount);
+        Assert.True(await client.PingAsync() > TimeSpan.Zero);
+        await client.LogoutAsync();
+        Assert.Equal(OrderEntryClientState.Closed, client.State);
+        Assert.Null(client.CloseReason);
+    }
+
+    [Fact]
+    public async Task ReportReceived_MakerFill_ArrivesUnsolicitedOnTheMakersSession()
+    {
+        await using var engine = TestEngine.Start();
+        await using var maker = new OrderEntryClient();
+        await using var taker = new OrderEntryClient();
+        var makerReports = new ConcurrentQueue<(ExecutionReport Report, ulong ClOrdId, ulong Request)>();
+        maker.ReportReceived += (OrderEntryClient _, in ExecutionReport r, ulong id, ulong request, long _) => makerReports.Enqueue((r, id, request));
+        await maker.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
+        await taker.ConnectAsync(engine.EndPoint, engine.ApiKeys[1]);
+
+        Assert.Equal(ReportType.Accepted, (await maker.NewOrderAsync(Limit(1, Side.Sell))).Type);
+        Assert.Equal(ReportType.Accepted, (await taker.NewOrderAsync(Limit(1, Side.Buy))).Type);
+
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!makerReports.Any(r => r.Report.Type == ReportType.Fill) && DateTime.UtcNow < deadline) await Task.Delay(5);
+        var fill = makerReports.Single(r => r.Report.Type == ReportType.Fill);
+        Assert.Equal(Liquidity.Maker, fill.Report.Liquidity);
+        Assert.Equal(1UL, fill.ClOrdId);
+        Assert.Equal(0UL, fill.Request);
+        Assert.Equal(2, fill.Report.CounterOrderId >> OrderEntryProtocol.ClOrdIdBits);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_UnknownKey_ThrowsAuthenticationFailed()
+    {
+        await using var engine = TestEngine.Start();
+        await using var client = new OrderEntryClient();
+        var e = await Assert.ThrowsAsync<OrderEntryException>(() => client.ConnectAsync(engine.EndPoint, "not-a-key-of-this-engine"));
+        Assert.Equal(ProtocolErrorCode.AuthenticationFailed, e.Code);
+        Assert.Contains("authentication_failed", e.Message, StringComparison.Ordinal);
+        Assert.Equal(OrderEntryClientState.Closed, client.State);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_NothingListening_ThrowsWithTheAddress()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        await using var client = new OrderEntryClient();
+        var e = await Assert.ThrowsAsync<OrderEntryException>(() => client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), "0123456789abcdef"));
+        Assert.Contains($"127.0.0.1:{port}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Enqueue_DuplicateOutstandingOrInvalidClOrdId_Throws()
+    {
+        await using var engine = TestEngine.Start();
+        await using var client = new OrderEntryClient();
+        Assert.Throws<InvalidOperationException>(() => client.EnqueueNewOrder(Limit(1, Side.Buy)));
+        await client.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => client.EnqueueNewOrder(Limit(0, Side.Buy)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => client.EnqueueNewOrder(Limit(OrderEntryProtocol.MaxClOrdId + 1, Side.Buy)));
+        client.EnqueueNewOrder(Limit(5, Side.Buy, Px - 1_000_000));
+        Assert.Throws<ArgumentException>(() => client.EnqueueNewOrder(Limit(5, Side.Buy, Px - 1_000_000)));
+        Assert.True(client.HasUnflushedData);
+        Assert.Equal(5UL, client.GetOutstandingRequests().Single().ClOrdId);
+        client.Flush();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (client.OutstandingCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.Equal(0, client.OutstandingCount);
+    }
+
+    [Fact]
+    public async Task Disconnected_ServerDropsTheSession_RaisedOnceAndRequestsStayOutstanding()
+    {
+        await using var engine = TestEngine.Start();
+        engine.DropSessionsAfterCommands = 2;
+        await using var client = new OrderEntryClient();
+        var disconnected = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int raised = 0;
+        client.Disconnected += (_, error) =>
+        {
+            Interlocked.Increment(ref raised);
+            disconnected.TrySetResult(error);
+        };
+        await client.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
+        for (ulong id = 1; id <= 2; id++) await client.NewOrderAsync(Limit(id, Side.Buy, Px - (long)id * 1_000_000));
+        for (ulong id = 3; id <= 5; id++) client.EnqueueNewOrder(Limit(id, Side.Buy, Px - (long)id * 1_000_000));
+        client.Flush();
+        var error = await disconnected.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.IsType<OrderEntryException>(error);
+        Assert.Contains("closed the connection", error!.Message, StringComparison.Ordinal);
+        Assert.Equal(1, raised);
+        Assert.False(client.IsConnected);
+        Assert.Equal([3UL, 4, 5], client.GetOutstandingRequests().Select(r => r.ClOrdId).Order().ToArray());
+        Assert.Throws<OrderEntryException>(() => client.SendNewOrder(Limit(9, Side.Buy)));
+        await Assert.ThrowsAsync<OrderEntryException>(() => client.NewOrderAsync(Limit(10, Side.Buy)));
+    }
+}
+
+[CollectionDefinition(nameof(EngineCollection), DisableParallelization = true)]
+public sealed class EngineCollection;
