@@ -20,12 +20,19 @@ internal sealed class PrometheusExporter : BaseExporter<Metric>
 {
     private readonly Lock _lock = new();
     private string _lastPayload = string.Empty;
+    private bool _shutDown;
 
     /// <summary>The text of the most recent export (empty before the first one).</summary>
     public string LastPayload
     {
         get { lock (_lock) return _lastPayload; }
     }
+
+    /// <summary>True once the provider has shut the pipeline down (it was disposed).</summary>
+    public bool IsShutDown => Volatile.Read(ref _shutDown);
+
+    /// <summary>True once the reader has been registered with a provider.</summary>
+    public bool IsRegistered => ParentProvider is not null;
 
     /// <inheritdoc/>
     public override ExportResult Export(in Batch<Metric> batch)
@@ -34,5 +41,12 @@ internal sealed class PrometheusExporter : BaseExporter<Metric>
         lock (_lock)
             _lastPayload = payload;
         return ExportResult.Success;
+    }
+
+    /// <inheritdoc/>
+    protected override bool OnShutdown(int timeoutMilliseconds)
+    {
+        Volatile.Write(ref _shutDown, true);
+        return true;
     }
 }

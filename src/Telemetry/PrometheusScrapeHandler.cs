@@ -75,19 +75,20 @@ public sealed class PrometheusScrapeHandler
     /// <summary>Collects now and returns the exposition text (empty when no metric has a point yet).</summary>
     /// <returns>Prometheus text format 0.0.4; every line, the last included, ends with <c>\n</c>.</returns>
     /// <exception cref="InvalidOperationException">
-    /// The collection failed: <see cref="Reader"/> is not registered with a provider, the provider was
-    /// disposed, or the collection timed out.
+    /// <see cref="Reader"/> is not registered with a provider, or the collection failed or timed out.
     /// </exception>
+    /// <exception cref="ObjectDisposedException">The provider was disposed.</exception>
     public string ScrapeToString()
     {
         lock (_scrapeLock)
         {
+            // The SDK's Collect() also "succeeds" without a provider or after shutdown (with stale or
+            // no data), so those states are checked here.
+            ObjectDisposedException.ThrowIf(_exporter.IsShutDown, typeof(MeterProvider));
+            if (!_exporter.IsRegistered)
+                throw new InvalidOperationException("The Prometheus reader is not registered with a MeterProvider (MeterProviderBuilder.AddReader(handler.Reader)).");
             if (!_reader.Collect(_collectTimeoutMilliseconds))
-            {
-                throw new InvalidOperationException(
-                    "Metric collection failed: the Prometheus reader is not registered with a MeterProvider, "
-                    + "the provider was disposed, or the collection timed out.");
-            }
+                throw new InvalidOperationException("Metric collection failed or timed out.");
             return _exporter.LastPayload;
         }
     }
@@ -95,6 +96,7 @@ public sealed class PrometheusScrapeHandler
     /// <summary>Collects now and returns the exposition as UTF-8 bytes (no byte-order mark).</summary>
     /// <returns>The same text as <see cref="ScrapeToString"/>, encoded.</returns>
     /// <exception cref="InvalidOperationException">The collection failed (see <see cref="ScrapeToString"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The provider was disposed.</exception>
     public byte[] ScrapeToUtf8() => Utf8NoBom.GetBytes(ScrapeToString());
 
     /// <summary>
@@ -106,6 +108,7 @@ public sealed class PrometheusScrapeHandler
     /// <returns>A task that completes when the text has been written.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="destination"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The collection failed (see <see cref="ScrapeToString"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The provider was disposed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task WriteAsync(Stream destination, CancellationToken cancellationToken = default)
     {

@@ -22,7 +22,7 @@ namespace ExchangeHealth.Telemetry;
 /// });
 /// </code>
 /// or <c>var (provider, handler) = PrometheusTelemetry.Create(...)</c> and dispose the provider at
-/// shutdown. Disposing stops listening; scrapes after that throw <see cref="InvalidOperationException"/>.
+/// shutdown. Disposing stops listening; scrapes after that throw <see cref="ObjectDisposedException"/>.
 /// </para>
 /// <para>
 /// Histograms without a bucket view get the OpenTelemetry SDK's default bounds (0 to 10,000, made
