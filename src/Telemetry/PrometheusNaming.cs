@@ -27,7 +27,7 @@ namespace ExchangeHealth.Telemetry;
 public static class PrometheusNaming
 {
     /// <summary>UCUM unit → (Prometheus plural word, singular word for the <c>per_</c> form).</summary>
-    private static readonly Dictionary<string, (string Plural, string Singular)> Units = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (string Plural, string Singular)> _units = new(StringComparer.Ordinal)
     {
         // time
         ["d"] = ("days", "day"),
@@ -149,7 +149,7 @@ public static class PrometheusNaming
 
     private static string UnitWord(string ucum, bool singular)
     {
-        if (Units.TryGetValue(ucum, out var words))
+        if (_units.TryGetValue(ucum, out var words))
             return singular ? words.Singular : words.Plural;
         return Sanitize(ucum, allowColon: false).Trim('_');
     }

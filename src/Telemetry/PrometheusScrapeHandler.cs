@@ -34,7 +34,7 @@ public sealed class PrometheusScrapeHandler
     /// <summary>The HTTP <c>Content-Type</c> of the exposition: Prometheus text format 0.0.4, UTF-8.</summary>
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+    private static readonly UTF8Encoding _utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly PrometheusExporter _exporter;
     private readonly BaseExportingMetricReader _reader;
@@ -97,7 +97,7 @@ public sealed class PrometheusScrapeHandler
     /// <returns>The same text as <see cref="ScrapeToString"/>, encoded.</returns>
     /// <exception cref="InvalidOperationException">The collection failed (see <see cref="ScrapeToString"/>).</exception>
     /// <exception cref="ObjectDisposedException">The provider was disposed.</exception>
-    public byte[] ScrapeToUtf8() => Utf8NoBom.GetBytes(ScrapeToString());
+    public byte[] ScrapeToUtf8() => _utf8NoBom.GetBytes(ScrapeToString());
 
     /// <summary>
     /// Collects now and writes the exposition to <paramref name="destination"/> as UTF-8; the caller

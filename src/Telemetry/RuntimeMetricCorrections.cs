@@ -21,7 +21,7 @@ namespace ExchangeHealth.Telemetry;
 /// </remarks>
 internal static class RuntimeMetricCorrections
 {
-    private static readonly Dictionary<string, (string PrometheusName, PrometheusMetricType Type)> Corrections =
+    private static readonly Dictionary<string, (string PrometheusName, PrometheusMetricType Type)> _corrections =
         new(StringComparer.Ordinal)
         {
             ["dotnet.thread_pool.thread.count"] = ("dotnet_thread_pool_threads", PrometheusMetricType.Gauge),
@@ -34,7 +34,7 @@ internal static class RuntimeMetricCorrections
     /// <summary>Finds the correction for an instrument of the <c>System.Runtime</c> meter.</summary>
     public static bool TryGet(string meterName, string instrumentName, out string prometheusName, out PrometheusMetricType type)
     {
-        if (meterName == PrometheusTelemetry.RuntimeMeterName && Corrections.TryGetValue(instrumentName, out var correction))
+        if (meterName == PrometheusTelemetry.RuntimeMeterName && _corrections.TryGetValue(instrumentName, out var correction))
         {
             (prometheusName, type) = correction;
             return true;

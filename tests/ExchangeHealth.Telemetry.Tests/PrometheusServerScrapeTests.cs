@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +17,7 @@ namespace ExchangeHealth.Telemetry.Tests;
 /// </summary>
 public sealed class PrometheusServerScrapeTests
 {
-    private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan _waitTimeout = TimeSpan.FromSeconds(15);
 
     [Fact]
     public async Task RealPrometheus_ScrapesExporter_RateAndQuantileQueriesWork()
@@ -65,13 +65,13 @@ public sealed class PrometheusServerScrapeTests
 
             try
             {
-                var up = await prometheus.WaitForAsync($"up{{job=\"{PrometheusServer.JobName}\"}}", r => r.Count == 1 && r[0].Value == 1, WaitTimeout, ct);
+                var up = await prometheus.WaitForAsync($"up{{job=\"{PrometheusServer.JobName}\"}}", r => r.Count == 1 && r[0].Value == 1, _waitTimeout, ct);
                 Assert.Equal(target, up[0].Label("instance"));
 
                 var rates = await prometheus.WaitForAsync(
                     "rate(exh_test_orders_total[5s])",
                     r => r.Count == 2 && r.All(s => s.Value > 0),
-                    WaitTimeout,
+                    _waitTimeout,
                     ct);
                 Assert.Equal(["BTC-USD", "ETH-USD"], rates.Select(s => s.Label("market")).Order(StringComparer.Ordinal));
                 Assert.All(rates, s => Assert.InRange(s.Value, 10, 1000)); // ~100/s each; generous for a busy CI machine
@@ -79,12 +79,12 @@ public sealed class PrometheusServerScrapeTests
                 var p99 = await prometheus.WaitForAsync(
                     "histogram_quantile(0.99, sum by (le) (rate(exh_test_latency_seconds_bucket[5s])))",
                     r => r.Count == 1 && double.IsFinite(r[0].Value) && r[0].Value > 0,
-                    WaitTimeout,
+                    _waitTimeout,
                     ct);
                 // every value is in (0.0001, 0.002], so the p99 lies in the 1 ms..2.5 ms bucket
                 Assert.InRange(p99[0].Value, 0.001, 0.0025);
 
-                var recorded = await prometheus.WaitForAsync("exh:test_orders:rate5s", r => r.Count == 1 && r[0].Value > 0, WaitTimeout, ct);
+                var recorded = await prometheus.WaitForAsync("exh:test_orders:rate5s", r => r.Count == 1 && r[0].Value > 0, _waitTimeout, ct);
                 Assert.InRange(recorded[0].Value, 20, 2000);
 
                 var runtime = await prometheus.QueryAsync("dotnet_process_cpu_time_seconds_total", ct);

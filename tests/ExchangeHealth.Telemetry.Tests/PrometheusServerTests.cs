@@ -6,7 +6,7 @@ namespace ExchangeHealth.Telemetry.Tests;
 /// <summary>The <see cref="PrometheusServer"/> fixture itself: queries, errors, diagnostics, clean shutdown.</summary>
 public sealed class PrometheusServerTests
 {
-    private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan _waitTimeout = TimeSpan.FromSeconds(15);
 
     [Fact]
     public async Task PrometheusServer_QueriesAndDispose_StopsExactlyItsChild()
@@ -30,7 +30,7 @@ public sealed class PrometheusServerTests
             Assert.Equal("bad_data", error.ErrorType);
 
             // the unreachable target is reported down, with its error
-            var down = await prometheus.WaitForAsync("up", r => r.Count == 1 && r[0].Value == 0, WaitTimeout, cts.Token);
+            var down = await prometheus.WaitForAsync("up", r => r.Count == 1 && r[0].Value == 0, _waitTimeout, cts.Token);
             Assert.Equal("127.0.0.1:1", down[0].Label("instance"));
             var targets = await prometheus.GetTargetsAsync(cts.Token);
             Assert.Equal("down", Assert.Single(targets).Health);

@@ -5,7 +5,7 @@ namespace ExchangeHealth.TestKit.Prometheus;
 /// <summary>Runs the real <c>promtool</c> (Debian package <c>prometheus</c>).</summary>
 public static class PromTool
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Runs <c>promtool check metrics</c> with <paramref name="exposition"/> on standard input: it
@@ -61,10 +61,10 @@ public static class PromTool
             // promtool exited before reading all of its input; its exit code and output tell why.
         }
 
-        if (!process.WaitForExit(Timeout))
+        if (!process.WaitForExit(_timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"promtool {string.Join(' ', startInfo.ArgumentList)} did not finish within {Timeout.TotalSeconds} s.");
+            throw new TimeoutException($"promtool {string.Join(' ', startInfo.ArgumentList)} did not finish within {_timeout.TotalSeconds} s.");
         }
         process.WaitForExit(); // drains the asynchronous readers
         return (process.ExitCode, stdout.GetAwaiter().GetResult() + stderr.GetAwaiter().GetResult());

@@ -30,8 +30,8 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// <summary>The <c>job_name</c> of the scrape configuration.</summary>
     public const string JobName = "exh";
 
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan _readyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly Process _process;
     private readonly StreamWriter _log;
@@ -173,7 +173,7 @@ public sealed class PrometheusServer : IAsyncDisposable
                 return last;
             if (stopwatch.Elapsed >= timeout)
                 break;
-            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_pollInterval, cancellationToken).ConfigureAwait(false);
         }
 
         string targets;
@@ -287,7 +287,7 @@ public sealed class PrometheusServer : IAsyncDisposable
     private async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        while (stopwatch.Elapsed < ReadyTimeout)
+        while (stopwatch.Elapsed < _readyTimeout)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (_process.HasExited)
@@ -308,7 +308,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
-        throw new InvalidOperationException($"prometheus was not ready within {ReadyTimeout.TotalSeconds} s. Log ({LogPath}):\n{ReadLog()}");
+        throw new InvalidOperationException($"prometheus was not ready within {_readyTimeout.TotalSeconds} s. Log ({LogPath}):\n{ReadLog()}");
     }
 
     private async Task ShutdownAsync(bool deleteDirectory)
