@@ -1,23 +1,21 @@
-using System.Diagnostics.Metrics;
 using ExchangeHealth.Engine.Service;
+using ExchangeHealth.Telemetry;
 
 namespace ExchangeHealth.Cli;
 
-/// <summary>Sets up metric collection for the engine's meter.</summary>
+/// <summary>The engine process's metric pipeline: OpenTelemetry SDK + our Prometheus text exporter.</summary>
 internal static class EngineTelemetry
 {
-    /// <summary>Starts listening to the engine's instruments as the exporter will (placeholder until the OpenTelemetry exporter lands).</summary>
-    public static IDisposable StartListening()
-    {
-        var listener = new MeterListener();
-        long sink = 0;
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == EngineMetrics.MeterName) l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<double>((_, v, _, _) => Interlocked.Exchange(ref sink, (long)v));
-        listener.SetMeasurementEventCallback<long>((_, v, _, _) => Interlocked.Exchange(ref sink, v));
-        listener.Start();
-        return listener;
-    }
+    /// <summary>
+    /// Collects the engine's meter (with the latency buckets of <see cref="EngineMetrics.HistogramViews"/>)
+    /// and the .NET <c>System.Runtime</c> meter, for <c>/metrics</c>.
+    /// </summary>
+    public static PrometheusTelemetry Create() =>
+        PrometheusTelemetry.Create(
+            [EngineMetrics.MeterName],
+            EngineMetrics.HistogramViews.Select(v => (v.Instrument, v.Buckets.ToArray())),
+            includeRuntimeMetrics: true);
+
+    /// <summary>Starts collecting exactly as <c>exh engine</c> does (used by the metrics-overhead benchmark).</summary>
+    public static IDisposable StartListening() => Create();
 }
