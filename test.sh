@@ -5,9 +5,9 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 
-# Debian packages the tests need (real components, not mocks). Empty for now: the engine tests
-# need only the .NET SDK. Later suites add prometheus, postgresql, ... here.
-packages=()
+# Debian packages the tests need (real components, not mocks): prometheus (with promtool) for the
+# telemetry tests, which run a real Prometheus server and `promtool check metrics`.
+packages=(prometheus)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -31,6 +31,7 @@ internal static class BenchCommand
             "zero allocation per command in steady state (asserted), open-loop latency at fixed offered rates, " +
             "journal throughput with group commit + fsync (goal 1M/s durable) and recovery replay speed (goal 5M/s). Results: bench/RESULTS.md.");
         foreach (Option o in new Option[] { json, quick, runs, commands, rates, seconds, warmup, seed, progress }) command.Options.Add(o);
+        command.Subcommands.Add(CreateService());
 
         command.SetAction(parse =>
         {
@@ -82,6 +83,61 @@ internal static class BenchCommand
                     $"exh bench: FAILED: {result.Allocation.BytesAllocated:N0} bytes allocated in steady state " +
                     $"({result.Allocation.BytesPerCommand:F4} B/command); the matcher must not allocate");
                 return 1;
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command CreateService()
+    {
+        var commands = new Option<int>("--commands") { Description = "Commands per run.", DefaultValueFactory = _ => 1_000_000 };
+        var rounds = new Option<int>("--rounds") { Description = "Measured rounds (each runs metrics off and on). The median ratio is reported.", DefaultValueFactory = _ => 7 };
+        var sample = new Option<int?>("--sample-every") { Description = "Time the matcher for one command in N (default: the engine's default)." };
+        var fsync = new Option<bool>("--fsync") { Description = "fsync the journal (default off: measure the CPU path, not the disk)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var command = new Command("service",
+            "Benchmark the engine service pipeline in process (ring -> sequencer + journal -> matcher -> receivers) with SLI metrics " +
+            "off and on in the same run (the OpenTelemetry SDK listening as in `exh engine`), and report the on/off throughput ratio " +
+            "(goal: metrics cost at most 3%, ratio >= 0.97).");
+        foreach (Option o in new Option[] { commands, rounds, sample, fsync, json }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var options = new ServiceBenchOptions
+            {
+                Commands = parse.GetValue(commands),
+                Rounds = parse.GetValue(rounds),
+                FlushToDisk = parse.GetValue(fsync),
+            };
+            if (parse.GetValue(sample) is int n) options = options with { MatchLatencySampleEvery = n };
+            if (options.Commands < 1000 || options.Rounds < 1 || options.MatchLatencySampleEvery < 1)
+            {
+                Console.Error.WriteLine("exh bench service: --commands must be at least 1000, --rounds and --sample-every at least 1");
+                return 2;
+            }
+            bool asJson = parse.GetValue(json);
+            var result = new ServiceBench(options, EngineTelemetry.StartListening, asJson ? null : Console.Error).Run();
+            if (asJson)
+            {
+                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    commands = options.Commands,
+                    rounds = result.Rounds.Count,
+                    match_latency_sample_every = options.MatchLatencySampleEvery,
+                    fsync = options.FlushToDisk,
+                    median_off_cmd_per_s = result.MedianOff,
+                    median_on_cmd_per_s = result.MedianOn,
+                    median_ratio = result.MedianRatio,
+                    ratios = result.Rounds.Select(r => r.Ratio).ToArray(),
+                }));
+            }
+            else
+            {
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"service pipeline, {options.Commands:N0} commands x {result.Rounds.Count} rounds, match latency timed 1 in {options.MatchLatencySampleEvery}, fsync {(options.FlushToDisk ? "on" : "off")}"));
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"metrics off: {QuickBench.Format(result.MedianOff)} cmd/s, on: {QuickBench.Format(result.MedianOn)} cmd/s (medians); on/off ratio median {result.MedianRatio:F3} " +
+                    $"(rounds: {string.Join(" ", result.Rounds.Select(r => r.Ratio.ToString("F3", CultureInfo.InvariantCulture)))}); goal >= 0.970"));
             }
             return 0;
         });
