@@ -100,9 +100,10 @@ internal sealed class LoadRun
             await samplerStop.CancelAsync().ConfigureAwait(false);
             await sampler.ConfigureAwait(false);
         }
-        Sample(final: true);
+        // Log out first: acknowledgements still on their way arrive before LogoutAccepted and are counted.
         _finishing = true;
         await CloseAllAsync().ConfigureAwait(false);
+        Sample(final: true);
         return BuildReport(startedAt, preFill);
     }
 
