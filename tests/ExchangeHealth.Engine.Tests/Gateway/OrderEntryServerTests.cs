@@ -542,6 +542,7 @@ public sealed class OrderEntryServerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new OrderEntryServer(h.Engine, h.Credentials, ok with { MaxSendBufferBytes = 100 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new OrderEntryServer(h.Engine, h.Credentials, ok with { LogonTimeout = TimeSpan.Zero }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new OrderEntryServer(h.Engine, h.Credentials, ok with { SocketSendBufferBytes = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OrderEntryServer(h.Engine, h.Credentials, ok with { CloseTimeout = TimeSpan.FromDays(2) }));
         Assert.Throws<InvalidOperationException>(() => new OrderEntryServer(h.Engine, h.Credentials, ok).LocalEndPoint);
         await using var started = new OrderEntryServer(h.Engine, h.Credentials, ok);
         await started.StartAsync();

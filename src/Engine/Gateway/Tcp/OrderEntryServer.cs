@@ -30,6 +30,7 @@ namespace ExchangeHealth.Engine.Gateway.Tcp;
 public sealed class OrderEntryServer : IAsyncDisposable
 {
     private const int ListenBacklog = 512;
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
 
     private readonly EngineService _engine;
     private readonly EngineCredentials _credentials;
@@ -47,7 +48,10 @@ public sealed class OrderEntryServer : IAsyncDisposable
 
     /// <summary>Creates a server; nothing listens until <see cref="StartAsync"/>.</summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (sessions or send buffer not positive, timeouts not positive).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// An option is out of range: sessions below 1, send buffer below one frame, socket buffer not
+    /// positive, a timeout not positive or above one day.
+    /// </exception>
     public OrderEntryServer(EngineService engine, EngineCredentials credentials, OrderEntryServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(engine);
@@ -58,8 +62,10 @@ public sealed class OrderEntryServer : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSessions, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSendBufferBytes, OrderEntryProtocol.MaxFrameLength, nameof(options));
         if (options.SocketSendBufferBytes is < 1) throw new ArgumentOutOfRangeException(nameof(options), "SocketSendBufferBytes must be positive");
-        if (options.LogonTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "LogonTimeout must be positive");
-        if (options.CloseTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "CloseTimeout must be positive");
+        if (options.LogonTimeout <= TimeSpan.Zero || options.LogonTimeout > MaxTimeout)
+            throw new ArgumentOutOfRangeException(nameof(options), "LogonTimeout must be positive and at most one day");
+        if (options.CloseTimeout <= TimeSpan.Zero || options.CloseTimeout > MaxTimeout)
+            throw new ArgumentOutOfRangeException(nameof(options), "CloseTimeout must be positive and at most one day");
         _engine = engine;
         _credentials = credentials;
         _options = options;
