@@ -209,6 +209,28 @@ public sealed class EngineServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Submit_MarketIdAndTypeOutOfRange_RejectedAndTheMatcherLives()
+    {
+        // Found by the order-entry fuzz test: a wire market id above MaxMarketId crashed the matcher in CountReceived.
+        await using var service = Start();
+        var rx = new RecordingReceiver();
+        var farMarket = Limit(8, 1, Side.Buy, Px, Qty, market: ushort.MaxValue);
+        Assert.Equal(SubmitStatus.Enqueued, service.Submit(ref farMarket, rx, 1, 0));
+        var badType = Limit(8, 2, Side.Buy, Px, Qty);
+        badType.Type = (CommandType)200;
+        Assert.Equal(SubmitStatus.Enqueued, service.Submit(ref badType, rx, 2, 0));
+        var fine = Limit(8, 3, Side.Buy, Px, Qty);
+        Assert.Equal(SubmitStatus.Enqueued, service.Submit(ref fine, rx, 3, 0));
+        await rx.WaitForAsync(r => r.Reports.Count == 3);
+        var reports = rx.Reports.Select(r => r.Report).ToList();
+        Assert.Equal(RejectReason.UnknownMarket, reports[0].RejectReason);
+        Assert.Equal(RejectReason.MalformedCommand, reports[1].RejectReason);
+        Assert.Equal(ReportType.Accepted, reports[2].Type);
+        Assert.Null(service.Fatal);
+        Assert.True(service.IsReady);
+    }
+
+    [Fact]
     public async Task Stop_DrainsEverythingEnqueued()
     {
         var service = Start();
