@@ -25,7 +25,7 @@ public sealed partial class EngineHttpServer
     {
         var market = HttpRequestReader.ResolveMarket(_engine.Markets, RouteValue(context, "market"), "market");
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Default.MarketStateRequest, MarketStateFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.MarketStateRequest, MarketStateFields)!;
         if (request.State is null) throw HttpApiException.Missing("state");
         if (!Reasons.TryParseMarketState(request.State, out var state))
             throw HttpApiException.Invalid("state", $"state must be {MarketStateFields["state"]}");
@@ -40,13 +40,13 @@ public sealed partial class EngineHttpServer
         var now = _engine.Options.TimeProvider.GetUtcNow();
         var faults = new FaultJson[active.Count];
         for (int i = 0; i < faults.Length; i++) faults[i] = ToJson(active[i], now);
-        return WriteJsonAsync(context, StatusCodes.Status200OK, new FaultsResponse(faults), HttpJsonContext.Default.FaultsResponse);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, new FaultsResponse(faults), HttpJsonContext.Api.FaultsResponse);
     }
 
     private async Task InjectFaultAsync(HttpContext context)
     {
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Default.InjectFaultRequest, InjectFaultFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.InjectFaultRequest, InjectFaultFields)!;
         if (request.Fault is null) throw HttpApiException.Missing("fault");
         if (!EngineFaults.TryParse(request.Fault, out var kind))
             throw HttpApiException.Invalid("fault", $"fault must be {InjectFaultFields["fault"]}");
@@ -65,7 +65,7 @@ public sealed partial class EngineHttpServer
             string field = e.ParamName == "duration" ? "duration_seconds" : "value";
             throw HttpApiException.Invalid(field, e.Message.Split(" (Parameter")[0]);
         }
-        await WriteJsonAsync(context, StatusCodes.Status200OK, ToJson(info, info.StartedAt), HttpJsonContext.Default.FaultJson).ConfigureAwait(false);
+        await WriteJsonAsync(context, StatusCodes.Status200OK, ToJson(info, info.StartedAt), HttpJsonContext.Api.FaultJson).ConfigureAwait(false);
     }
 
     /// <summary>The fault's value in its unit, checked against the range <see cref="EngineFaults"/> accepts.</summary>
@@ -99,7 +99,7 @@ public sealed partial class EngineHttpServer
             throw HttpApiException.Invalid("fault", $"fault must be {InjectFaultFields["fault"]}");
         bool cleared = _engine.Faults.Clear(kind);
         await WriteJsonAsync(context, StatusCodes.Status200OK, new FaultClearedResponse(EngineFaults.NameOf(kind), cleared),
-            HttpJsonContext.Default.FaultClearedResponse).ConfigureAwait(false);
+            HttpJsonContext.Api.FaultClearedResponse).ConfigureAwait(false);
     }
 
     private Task ClearAllFaultsAsync(HttpContext context)
@@ -107,7 +107,7 @@ public sealed partial class EngineHttpServer
         var cleared = new List<string>();
         foreach (var kind in EngineFaults.All)
             if (_engine.Faults.Clear(kind)) cleared.Add(EngineFaults.NameOf(kind));
-        return WriteJsonAsync(context, StatusCodes.Status200OK, new FaultsClearedResponse([.. cleared]), HttpJsonContext.Default.FaultsClearedResponse);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, new FaultsClearedResponse([.. cleared]), HttpJsonContext.Api.FaultsClearedResponse);
     }
 
     private Task EventsAsync(HttpContext context)
@@ -117,7 +117,7 @@ public sealed partial class EngineHttpServer
         var events = new EventJson[recent.Count];
         for (int i = 0; i < events.Length; i++)
             events[i] = new EventJson(recent[i].Timestamp, recent[i].Kind, recent[i].Message, recent[i].Fields);
-        return WriteJsonAsync(context, StatusCodes.Status200OK, new EventsResponse(events), HttpJsonContext.Default.EventsResponse);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, new EventsResponse(events), HttpJsonContext.Api.EventsResponse);
     }
 
     private static FaultJson ToJson(FaultInfo fault, DateTimeOffset now) =>

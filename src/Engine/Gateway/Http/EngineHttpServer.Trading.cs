@@ -43,11 +43,11 @@ public sealed partial class EngineHttpServer
         if (_engine.Fatal is { } fatal)
         {
             return WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable,
-                new HealthResponse("failed") { Error = $"{fatal.GetType().Name}: {fatal.Message}" }, HttpJsonContext.Default.HealthResponse);
+                new HealthResponse("failed") { Error = $"{fatal.GetType().Name}: {fatal.Message}" }, HttpJsonContext.Api.HealthResponse);
         }
         if (_engine.Stopped.IsCompleted)
-            return WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, new HealthResponse("stopped"), HttpJsonContext.Default.HealthResponse);
-        return WriteJsonAsync(context, StatusCodes.Status200OK, new HealthResponse("alive"), HttpJsonContext.Default.HealthResponse);
+            return WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, new HealthResponse("stopped"), HttpJsonContext.Api.HealthResponse);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, new HealthResponse("alive"), HttpJsonContext.Api.HealthResponse);
     }
 
     private Task ReadyAsync(HttpContext context)
@@ -64,7 +64,7 @@ public sealed partial class EngineHttpServer
         // engine is not ready even before a command has failed.
         bool ready = _engine.IsReady && !journalFault;
         var body = new ReadyResponse(ready, _engine.DurableSequence.Value, _engine.QueueDepth, names) { Stopping = _engine.IsStopping };
-        return WriteJsonAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, body, HttpJsonContext.Default.ReadyResponse);
+        return WriteJsonAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, body, HttpJsonContext.Api.ReadyResponse);
     }
 
     private async Task MetricsAsync(HttpContext context)
@@ -85,7 +85,7 @@ public sealed partial class EngineHttpServer
     {
         long received = Stopwatch.GetTimestamp();
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Default.NewOrderRequest, NewOrderFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.NewOrderRequest, NewOrderFields)!;
 
         var market = HttpRequestReader.ResolveMarket(_engine.Markets, request.Market, "market", required: true)!;
         ulong clOrdId = HttpRequestReader.CheckClientOrderId(request.ClientOrderId, "client_order_id");
@@ -158,7 +158,7 @@ public sealed partial class EngineHttpServer
         ulong clOrdId = HttpRequestReader.ParseClientOrderId(RouteValue(context, "client_order_id"), "client_order_id");
         ulong requestId = HttpRequestReader.QueryClientOrderId(context, "request_id");
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Default.AmendRequest, AmendFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.AmendRequest, AmendFields)!;
         if (request.Price is null && request.Quantity is null)
             throw HttpApiException.Field("price", "missing_field", "price and/or quantity is required");
         long? price = request.Price is null ? null : HttpRequestReader.ParseDecimal(request.Price, market.PriceScale, "price", market);
@@ -195,7 +195,7 @@ public sealed partial class EngineHttpServer
         long received = Stopwatch.GetTimestamp();
         ulong requestId = HttpRequestReader.QueryClientOrderId(context, "request_id");
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Default.CancelAllRequest, CancelAllFields, allowEmpty: true);
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.CancelAllRequest, CancelAllFields, allowEmpty: true);
         var market = request is null ? null : HttpRequestReader.ResolveMarket(_engine.Markets, request.Market, "market", required: false);
         var command = Command.CancelAllOrders(account.AccountId, market?.Id ?? 0);
         // Ack latency is per market; a cancel-all over every market has none.
@@ -236,7 +236,7 @@ public sealed partial class EngineHttpServer
         await WaitForEngineAsync(receiver.Completion, context).ConfigureAwait(false);
         var response = HttpReportMapper.ToResponse(receiver, requestId, MarketOf);
         if (recordAck) _engine.Metrics.RecordAckLatency(marketId, received);
-        await WriteJsonAsync(context, StatusCodes.Status200OK, response, HttpJsonContext.Default.CommandResponse).ConfigureAwait(false);
+        await WriteJsonAsync(context, StatusCodes.Status200OK, response, HttpJsonContext.Api.CommandResponse).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ queries
@@ -258,7 +258,7 @@ public sealed partial class EngineHttpServer
         }
         var json = new OrderJson(market.Symbol, order.OrderId, clOrdId, order.Side.Name(), market.FormatPrice(order.Price.Units),
             market.FormatQuantity(order.Quantity.Units), (order.Flags & OrderFlags.PostOnly) != 0);
-        await WriteJsonAsync(context, StatusCodes.Status200OK, json, HttpJsonContext.Default.OrderJson).ConfigureAwait(false);
+        await WriteJsonAsync(context, StatusCodes.Status200OK, json, HttpJsonContext.Api.OrderJson).ConfigureAwait(false);
     }
 
     private async Task MarketsAsync(HttpContext context, ApiKeyEntry account)
@@ -295,7 +295,7 @@ public sealed partial class EngineHttpServer
                 LastTradePrice = live[i].LastTrade == 0 ? null : m.FormatPrice(live[i].LastTrade),
             };
         }
-        await WriteJsonAsync(context, StatusCodes.Status200OK, new MarketsResponse(markets), HttpJsonContext.Default.MarketsResponse).ConfigureAwait(false);
+        await WriteJsonAsync(context, StatusCodes.Status200OK, new MarketsResponse(markets), HttpJsonContext.Api.MarketsResponse).ConfigureAwait(false);
     }
 
     private async Task BookAsync(HttpContext context, ApiKeyEntry account)
@@ -308,7 +308,7 @@ public sealed partial class EngineHttpServer
             return (book.State, engine.LastSequence.Value, book.Levels(Side.Buy, depth), book.Levels(Side.Sell, depth));
         }).ConfigureAwait(false);
         var response = new BookResponse(market.Symbol, state.Name(), sequence, Levels(market, bids), Levels(market, asks));
-        await WriteJsonAsync(context, StatusCodes.Status200OK, response, HttpJsonContext.Default.BookResponse).ConfigureAwait(false);
+        await WriteJsonAsync(context, StatusCodes.Status200OK, response, HttpJsonContext.Api.BookResponse).ConfigureAwait(false);
 
         static BookLevelJson[] Levels(MarketDefinition m, IReadOnlyList<BookLevel> levels)
         {
@@ -341,7 +341,7 @@ public sealed partial class EngineHttpServer
             trades[i] = new TradeJson(t.TradeId, market.FormatPrice(t.Price), market.FormatQuantity(t.Quantity), t.AggressorSide.Name(),
                 t.Sequence.Value, HttpReportMapper.FromUnixNanoseconds(t.Timestamp), t.Timestamp);
         }
-        await WriteJsonAsync(context, StatusCodes.Status200OK, new TradesResponse(market.Symbol, trades), HttpJsonContext.Default.TradesResponse)
+        await WriteJsonAsync(context, StatusCodes.Status200OK, new TradesResponse(market.Symbol, trades), HttpJsonContext.Api.TradesResponse)
             .ConfigureAwait(false);
     }
 

@@ -233,7 +233,7 @@ public sealed partial class EngineHttpServer : IAsyncDisposable
         context.Response.Clear();
         if (e.RetryAfter is not null) context.Response.Headers.RetryAfter = e.RetryAfter;
         if (e.WwwAuthenticate is not null) context.Response.Headers.WWWAuthenticate = e.WwwAuthenticate;
-        await WriteJsonAsync(context, e.StatusCode, e.Body, HttpJsonContext.Default.ErrorResponse).ConfigureAwait(false);
+        await WriteJsonAsync(context, e.StatusCode, e.Body, HttpJsonContext.Api.ErrorResponse).ConfigureAwait(false);
     }
 
     private static Task WriteJsonAsync<T>(HttpContext context, int statusCode, T value, JsonTypeInfo<T> typeInfo)

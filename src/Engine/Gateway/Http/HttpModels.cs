@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -172,4 +173,15 @@ internal sealed record EventsResponse(EventJson[] Events);
 [JsonSerializable(typeof(FaultClearedResponse))]
 [JsonSerializable(typeof(FaultsClearedResponse))]
 [JsonSerializable(typeof(EventsResponse))]
-internal sealed partial class HttpJsonContext : JsonSerializerContext;
+internal sealed partial class HttpJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// The context the API reads and writes with: the attribute's settings plus relaxed escaping,
+    /// so messages keep their quotes and signs (<c>'</c>, <c>&lt;</c>, <c>+</c>) instead of
+    /// <c>\u0027</c>. Safe: bodies are served as <c>application/json</c>, never embedded in HTML.
+    /// </summary>
+    /// <remarks>Created on first use: a static initializer could run before the generated <c>Default</c>'s.</remarks>
+    public static HttpJsonContext Api => _api ??= new(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private static HttpJsonContext? _api;
+}

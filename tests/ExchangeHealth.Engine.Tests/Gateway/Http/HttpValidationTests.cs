@@ -154,6 +154,7 @@ public sealed class HttpValidationTests : IAsyncLifetime
         var noToken = await _h.SendAsync(HttpMethod.Get, "/admin/faults", apiKey: Key1);
         Assert.Equal(HttpStatusCode.Unauthorized, noToken.Status);
         Assert.Equal("Bearer realm=\"exchangehealth-admin\"", noToken.Headers.WwwAuthenticate.ToString());
+        Assert.Contains("'Authorization: Bearer <admin token>'", noToken.Text); // relaxed escaping: no \u0027
 
         var wrongToken = await _h.SendAsync(HttpMethod.Get, "/admin/faults", apiKey: null, bearer: "wrong-token-0123456789abcdef");
         Assert.Equal(HttpStatusCode.Forbidden, wrongToken.Status);
