@@ -3,6 +3,7 @@ using ExchangeHealth.Engine.Service;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -145,11 +146,12 @@ public sealed partial class EngineHttpServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ApplicationName = typeof(EngineHttpServer).Assembly.GetName().Name,
-            // Configuration comes from the options only: no appsettings.json of the working
-            // directory, and no file watchers.
             ContentRootPath = AppContext.BaseDirectory,
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            Args = ["--hostBuilder:reloadConfigOnChange=false"], // no file watchers
         });
+        // Settings come from the options: no appsettings*.json or user secrets.
+        foreach (var source in builder.Configuration.Sources.OfType<FileConfigurationSource>().ToList())
+            builder.Configuration.Sources.Remove(source);
         builder.Logging.SetMinimumLevel(_options.MinimumLogLevel);
         // The host process owns Ctrl+C and SIGTERM; an embedded server must not take them.
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();

@@ -74,10 +74,13 @@ internal sealed record ReadyResponse(bool Ready, long DurableSequence, long Queu
 }
 
 /// <summary>The answer to a command: its acknowledgement's outcome and every report of the command.</summary>
-internal sealed record CommandResponse(long Sequence, string Status, ReportJson[] Reports)
+internal sealed record CommandResponse
 {
+    public required long Sequence { get; init; }
+    public required string Status { get; init; }
     public string? RejectReason { get; init; }
     public ulong? RequestId { get; init; }
+    public required ReportJson[] Reports { get; init; }
 }
 
 /// <summary>One execution report; members that do not apply to the report type are left out.</summary>

@@ -57,8 +57,11 @@ internal static class HttpReportMapper
             var r = receiver.Reports[i];
             reports[i] = ToJson(r, market(r.MarketId));
         }
-        return new CommandResponse(ack.Sequence.Value, ack.Type.Name(), reports)
+        return new CommandResponse
         {
+            Sequence = ack.Sequence.Value,
+            Status = ack.Type.Name(),
+            Reports = reports,
             RejectReason = ack.Type == ReportType.Rejected ? ack.RejectReason.Name() : null,
             RequestId = requestId == 0 ? null : requestId,
         };
