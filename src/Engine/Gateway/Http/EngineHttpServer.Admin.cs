@@ -9,12 +9,12 @@ public sealed partial class EngineHttpServer
 {
     private const int DefaultEventLimit = 100;
 
-    private static readonly Dictionary<string, string> MarketStateFields = new()
+    private static readonly Dictionary<string, string> _marketStateFields = new()
     {
         ["state"] = "one of \"online\", \"post_only\", \"limit_only\", \"cancel_only\", \"halted\"",
     };
 
-    private static readonly Dictionary<string, string> InjectFaultFields = new()
+    private static readonly Dictionary<string, string> _injectFaultFields = new()
     {
         ["fault"] = "one of " + string.Join(", ", EngineFaults.All.Select(k => $"\"{EngineFaults.NameOf(k)}\"")),
         ["duration_seconds"] = $"a number of seconds in (0, {EngineFaults.MaxDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture)}]",
@@ -25,10 +25,10 @@ public sealed partial class EngineHttpServer
     {
         var market = HttpRequestReader.ResolveMarket(_engine.Markets, RouteValue(context, "market"), "market");
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.MarketStateRequest, MarketStateFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.MarketStateRequest, _marketStateFields)!;
         if (request.State is null) throw HttpApiException.Missing("state");
         if (!Reasons.TryParseMarketState(request.State, out var state))
-            throw HttpApiException.Invalid("state", $"state must be {MarketStateFields["state"]}");
+            throw HttpApiException.Invalid("state", $"state must be {_marketStateFields["state"]}");
         // An administrative command: account 0, no client order id.
         var command = Command.ChangeMarketState(market.Id, state);
         await SubmitAndAnswerAsync(context, command, requestId: 0, received: 0, recordAck: false).ConfigureAwait(false);
@@ -46,13 +46,13 @@ public sealed partial class EngineHttpServer
     private async Task InjectFaultAsync(HttpContext context)
     {
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.InjectFaultRequest, InjectFaultFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.InjectFaultRequest, _injectFaultFields)!;
         if (request.Fault is null) throw HttpApiException.Missing("fault");
         if (!EngineFaults.TryParse(request.Fault, out var kind))
-            throw HttpApiException.Invalid("fault", $"fault must be {InjectFaultFields["fault"]}");
+            throw HttpApiException.Invalid("fault", $"fault must be {_injectFaultFields["fault"]}");
         if (request.DurationSeconds is not { } seconds) throw HttpApiException.Missing("duration_seconds");
         if (seconds <= 0 || seconds > EngineFaults.MaxDuration.TotalSeconds)
-            throw HttpApiException.Invalid("duration_seconds", $"duration_seconds must be {InjectFaultFields["duration_seconds"]}");
+            throw HttpApiException.Invalid("duration_seconds", $"duration_seconds must be {_injectFaultFields["duration_seconds"]}");
         double value = CheckFaultValue(kind, request.Value);
         FaultInfo info;
         try
@@ -96,7 +96,7 @@ public sealed partial class EngineHttpServer
     {
         string name = RouteValue(context, "fault") ?? "";
         if (!EngineFaults.TryParse(name, out var kind))
-            throw HttpApiException.Invalid("fault", $"fault must be {InjectFaultFields["fault"]}");
+            throw HttpApiException.Invalid("fault", $"fault must be {_injectFaultFields["fault"]}");
         bool cleared = _engine.Faults.Clear(kind);
         await WriteJsonAsync(context, StatusCodes.Status200OK, new FaultClearedResponse(EngineFaults.NameOf(kind), cleared),
             HttpJsonContext.Api.FaultClearedResponse).ConfigureAwait(false);

@@ -13,7 +13,7 @@ public sealed partial class EngineHttpServer
     private const int DefaultBookDepth = 50;
     private const int DefaultTradeLimit = 100;
 
-    private static readonly Dictionary<string, string> NewOrderFields = new()
+    private static readonly Dictionary<string, string> _newOrderFields = new()
     {
         ["market"] = "a market symbol such as \"BTC/USD\" or a market id",
         ["client_order_id"] = $"an integer in 1..{OrderEntryProtocol.MaxClOrdId} (2^40-1)",
@@ -25,13 +25,13 @@ public sealed partial class EngineHttpServer
         ["quantity"] = "a decimal string such as \"0.01\"",
     };
 
-    private static readonly Dictionary<string, string> AmendFields = new()
+    private static readonly Dictionary<string, string> _amendFields = new()
     {
         ["price"] = "a decimal string such as \"60000.00\"",
         ["quantity"] = "a decimal string such as \"0.01\"",
     };
 
-    private static readonly Dictionary<string, string> CancelAllFields = new()
+    private static readonly Dictionary<string, string> _cancelAllFields = new()
     {
         ["market"] = "a market symbol such as \"BTC/USD\", a market id, or null for every market",
     };
@@ -85,7 +85,7 @@ public sealed partial class EngineHttpServer
     {
         long received = Stopwatch.GetTimestamp();
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.NewOrderRequest, NewOrderFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.NewOrderRequest, _newOrderFields)!;
 
         var market = HttpRequestReader.ResolveMarket(_engine.Markets, request.Market, "market", required: true)!;
         ulong clOrdId = HttpRequestReader.CheckClientOrderId(request.ClientOrderId, "client_order_id");
@@ -94,14 +94,14 @@ public sealed partial class EngineHttpServer
             null => throw HttpApiException.Missing("side"),
             "buy" => Side.Buy,
             "sell" => Side.Sell,
-            _ => throw HttpApiException.Invalid("side", $"side must be {NewOrderFields["side"]}"),
+            _ => throw HttpApiException.Invalid("side", $"side must be {_newOrderFields["side"]}"),
         };
         var type = request.Type?.ToLowerInvariant() switch
         {
             null => throw HttpApiException.Missing("type"),
             "limit" => OrderType.Limit,
             "market" => OrderType.Market,
-            _ => throw HttpApiException.Invalid("type", $"type must be {NewOrderFields["type"]}"),
+            _ => throw HttpApiException.Invalid("type", $"type must be {_newOrderFields["type"]}"),
         };
         var tif = request.TimeInForce?.ToLowerInvariant() switch
         {
@@ -109,7 +109,7 @@ public sealed partial class EngineHttpServer
             "gtc" => TimeInForce.GoodTillCancel,
             "ioc" => TimeInForce.ImmediateOrCancel,
             "fok" => TimeInForce.FillOrKill,
-            _ => throw HttpApiException.Invalid("time_in_force", $"time_in_force must be {NewOrderFields["time_in_force"]}"),
+            _ => throw HttpApiException.Invalid("time_in_force", $"time_in_force must be {_newOrderFields["time_in_force"]}"),
         };
         long price = 0;
         if (type == OrderType.Limit)
@@ -158,7 +158,7 @@ public sealed partial class EngineHttpServer
         ulong clOrdId = HttpRequestReader.ParseClientOrderId(RouteValue(context, "client_order_id"), "client_order_id");
         ulong requestId = HttpRequestReader.QueryClientOrderId(context, "request_id");
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.AmendRequest, AmendFields)!;
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.AmendRequest, _amendFields)!;
         if (request.Price is null && request.Quantity is null)
             throw HttpApiException.Field("price", "missing_field", "price and/or quantity is required");
         long? price = request.Price is null ? null : HttpRequestReader.ParseDecimal(request.Price, market.PriceScale, "price", market);
@@ -195,7 +195,7 @@ public sealed partial class EngineHttpServer
         long received = Stopwatch.GetTimestamp();
         ulong requestId = HttpRequestReader.QueryClientOrderId(context, "request_id");
         byte[] body = await HttpRequestReader.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.CancelAllRequest, CancelAllFields, allowEmpty: true);
+        var request = HttpRequestReader.Deserialize(body, HttpJsonContext.Api.CancelAllRequest, _cancelAllFields, allowEmpty: true);
         var market = request is null ? null : HttpRequestReader.ResolveMarket(_engine.Markets, request.Market, "market", required: false);
         var command = Command.CancelAllOrders(account.AccountId, market?.Id ?? 0);
         // Ack latency is per market; a cancel-all over every market has none.

@@ -90,32 +90,45 @@ internal static class HttpReportMapper
             case ReportType.Amended:
                 return json with
                 {
-                    OrderId = orderId, ClientOrderId = clientOrderId, Side = side,
+                    OrderId = orderId,
+                    ClientOrderId = clientOrderId,
+                    Side = side,
                     Price = r.Price.Units == 0 ? null : Price(m, r.Price.Units), // 0: a market order has no limit price
-                    Quantity = Quantity(m, r.Quantity.Units), LeavesQuantity = Quantity(m, r.LeavesQuantity.Units),
+                    Quantity = Quantity(m, r.Quantity.Units),
+                    LeavesQuantity = Quantity(m, r.LeavesQuantity.Units),
                 };
             case ReportType.Fill:
                 return json with
                 {
-                    OrderId = orderId, ClientOrderId = clientOrderId, Side = side,
-                    Price = Price(m, r.Price.Units), Quantity = Quantity(m, r.Quantity.Units),
-                    LeavesQuantity = Quantity(m, r.LeavesQuantity.Units), TradeId = r.TradeId,
-                    CounterOrderId = r.CounterOrderId, Liquidity = r.Liquidity.Name(),
+                    OrderId = orderId,
+                    ClientOrderId = clientOrderId,
+                    Side = side,
+                    Price = Price(m, r.Price.Units),
+                    Quantity = Quantity(m, r.Quantity.Units),
+                    LeavesQuantity = Quantity(m, r.LeavesQuantity.Units),
+                    TradeId = r.TradeId,
+                    CounterOrderId = r.CounterOrderId,
+                    Liquidity = r.Liquidity.Name(),
                 };
             case ReportType.Cancelled:
             case ReportType.Expired:
                 return json with
                 {
-                    OrderId = orderId, ClientOrderId = clientOrderId, Side = side,
+                    OrderId = orderId,
+                    ClientOrderId = clientOrderId,
+                    Side = side,
                     Price = r.Price.Units == 0 ? null : Price(m, r.Price.Units),
-                    Quantity = Quantity(m, r.Quantity.Units), LeavesQuantity = Quantity(m, r.LeavesQuantity.Units),
+                    Quantity = Quantity(m, r.Quantity.Units),
+                    LeavesQuantity = Quantity(m, r.LeavesQuantity.Units),
                     CancelReason = r.CancelReason.Name(),
                 };
             case ReportType.Rejected:
                 bool orderFields = r.CommandType is CommandType.NewOrder or CommandType.Amend;
                 return json with
                 {
-                    OrderId = orderId, ClientOrderId = clientOrderId, Side = side,
+                    OrderId = orderId,
+                    ClientOrderId = clientOrderId,
+                    Side = side,
                     Price = orderFields && r.Price.Units != 0 ? Price(m, r.Price.Units) : null,
                     Quantity = orderFields ? Quantity(m, r.Quantity.Units) : null,
                     RejectReason = r.RejectReason.Name(),
