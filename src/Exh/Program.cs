@@ -36,5 +36,6 @@ public static class Program
         yield return ReplayCommand.Create();
         yield return BenchCommand.Create();
         yield return JournalCommand.Create();
+        yield return EngineCommand.Create();
     }
 }

@@ -173,6 +173,25 @@ public sealed class EngineServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task JournalWriteFailure_ReadyReturnsWithoutTrafficOnceTheDiskTakesWrites()
+    {
+        await using var service = Start();
+        var rx = new RecordingReceiver();
+        service.Faults.Inject(FaultKind.JournalWriteFailure, TimeSpan.FromMinutes(1));
+        var a = Limit(8, 1, Side.Buy, Px, Qty);
+        service.Submit(ref a, rx, 1, 0);
+        await rx.WaitForAsync(r => r.Reports.Count == 1);
+        Assert.False(service.IsReady);
+        await Task.Delay(1500);
+        Assert.False(service.IsReady); // the probe keeps failing while the fault is on
+        service.Faults.Clear(FaultKind.JournalWriteFailure);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!service.IsReady && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.True(service.IsReady);
+        Assert.False(File.Exists(Path.Combine(EngineRecovery.JournalDirectory(_dir.Path), ".write-probe")));
+    }
+
+    [Fact]
     public async Task InternalRejectsFault_RejectsTheShareBeforeJournalingAndExpires()
     {
         var time = new ManualTime(DateTimeOffset.UtcNow);
