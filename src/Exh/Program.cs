@@ -36,6 +36,7 @@ public static class Program
         yield return ReplayCommand.Create();
         yield return BenchCommand.Create();
         yield return JournalCommand.Create();
+        yield return EngineCommand.Create();
         yield return LoadCommand.Create();
     }
 }

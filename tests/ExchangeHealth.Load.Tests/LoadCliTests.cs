@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ExchangeHealth.Load.Tests.Support;
+using ExchangeHealth.TestKit;
 using Xunit.Abstractions;
 
 namespace ExchangeHealth.Load.Tests;
@@ -89,7 +90,7 @@ public sealed class LoadCliTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Load_AgainstEngine_WritesReportsAndPassesThresholds()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         string dir = _dir.Combine("reports");
         var (code, stdout, error) = CliHarness.Run("load", "--credentials", engine.CredentialsFile, "--target", $"127.0.0.1:{engine.Port}",
             "--connections", "2", "--rate", "500", "--duration", "1.5s", "--resting-orders", "100",
@@ -108,9 +109,25 @@ public sealed class LoadCliTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Load_AgainstAnExhEngineProcess_EveryCommandAcknowledgedAfterFsync()
+    {
+        await using var engine = await EngineProcess.StartAsync(_dir.Combine("engine"));
+        var (code, stdout, error) = CliHarness.Run("load", "--credentials", Path.Combine(engine.DataDirectory, "credentials.yaml"),
+            "--target", $"127.0.0.1:{engine.TcpEndPoint.Port}", "--connections", "2", "--rate", "1000", "--duration", "1s",
+            "--threshold", "errors<=0", "--json", "--quiet");
+        Assert.True(code == 0, error + engine.Log);
+        using var json = JsonDocument.Parse(stdout);
+        var counts = json.RootElement.GetProperty("counts");
+        Assert.Equal(1000, counts.GetProperty("sent").GetInt64());
+        Assert.Equal(1000, counts.GetProperty("acknowledged").GetInt64());
+        Assert.Equal(0, counts.GetProperty("errors").GetInt64());
+        Assert.Equal(0, await engine.TerminateAsync());
+    }
+
+    [Fact]
     public async Task Load_FailedThresholdWithJson_Exit1AndSaysWhich()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         var (code, stdout, error) = CliHarness.Run("load", "--api-key", engine.ApiKeys[0], "--target", $"localhost:{engine.Port}",
             "--concurrency", "2", "--count", "200", "--no-prefill", "--json", "--quiet", "--threshold", "p50<1ns");
         Assert.Equal(1, code);

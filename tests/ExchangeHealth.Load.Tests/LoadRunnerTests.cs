@@ -19,7 +19,7 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     [Fact]
     public async Task RunAsync_OpenModel2000PerSecondTwoConnections_EverythingAcknowledgedNoErrors()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         var progress = new List<LoadProgress>();
         var options = engine.Options() with
         {
@@ -65,7 +65,7 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     [Fact]
     public async Task RunAsync_ClosedModel_KeepsConcurrencyAndRecordsAcknowledgedOrders()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         var options = engine.Options() with
         {
             Connections = 2,
@@ -106,7 +106,7 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     [Fact]
     public async Task RunAsync_ReplayOfTheSampleCsv_SendsEveryOrderEntryCommand()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         var options = engine.Options() with
         {
             Connections = 2,
@@ -130,7 +130,7 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     [Fact]
     public async Task RunAsync_MaxInFlightBound_DropsAndCountsSends()
     {
-        await using var engine = TestEngine.Start(flushToDisk: true);
+        await using var engine = await TestEngine.StartAsync(flushToDisk: true);
         var options = engine.Options() with
         {
             Rate = RateSchedule.Constant(20_000),
@@ -150,33 +150,70 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task RunAsync_SessionsDropped_CountsConnectionErrorsAndUnacknowledged()
+    public async Task RunAsync_ConnectionsCut_CountsConnectionErrorsAndUnacknowledged()
     {
-        await using var engine = TestEngine.Start();
-        engine.DropSessionsAfterCommands = 50;
+        await using var engine = await TestEngine.StartAsync();
+        await using var proxy = new TcpCutProxy(engine.EndPoint);
         var options = engine.Options() with
         {
+            Port = proxy.EndPoint.Port,
             Connections = 2,
             Rate = RateSchedule.Constant(1000),
-            Duration = TimeSpan.FromSeconds(1),
+            Duration = TimeSpan.FromSeconds(3),
             PreFill = false,
             TargetRestingOrders = 100,
             DrainTimeout = TimeSpan.FromMilliseconds(500),
         };
-        var report = await LoadRunner.RunAsync(options);
+        var run = LoadRunner.RunAsync(options);
+        await Task.Delay(600);
+        proxy.BlackholeToServer = true;   // requests sent from now on are never answered
+        await Task.Delay(100);
+        proxy.CutAll();
+        var report = await run.WaitAsync(TimeSpan.FromSeconds(10));
 
+        Assert.Equal(LoadStopReason.ConnectionsLost, report.StopReason);
         Assert.Equal(2, report.ConnectionErrors.Count);
         Assert.All(report.ConnectionErrors, e => Assert.Contains("lost", e.Message, StringComparison.Ordinal));
-        Assert.True(report.NotSent > 0 || report.StopReason == LoadStopReason.ConnectionsLost);
-        Assert.True(report.Errors >= 2);
+        Assert.All(report.ConnectionErrors, e => Assert.InRange(e.ElapsedSeconds, 0.5, 2));
+        Assert.InRange(report.Unacknowledged, 50, 150);  // about 0.1 s of requests
         Assert.Equal(report.Sent - report.Acknowledged, report.Unacknowledged);
+        Assert.Equal(report.Unacknowledged + report.NotSent + 2, report.Errors);
+        Assert.InRange(report.SendWindow.TotalSeconds, 0.6, 1.5);
         Assert.False(LoadThreshold.Parse("errors<0.1%").Evaluate(report).Passed);
+    }
+
+    [Fact]
+    public async Task RunAsync_ServerShutsDown_SessionErrorsAndLostConnectionsReported()
+    {
+        await using var engine = await TestEngine.StartAsync();
+        var options = engine.Options() with
+        {
+            Connections = 2,
+            Rate = RateSchedule.Constant(1000),
+            Duration = TimeSpan.FromSeconds(3),
+            PreFill = false,
+            TargetRestingOrders = 100,
+        };
+        var run = LoadRunner.RunAsync(options);
+        await Task.Delay(700);
+        await engine.Server.StopAsync();
+        var report = await run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(LoadStopReason.ConnectionsLost, report.StopReason);
+        var shutdown = Assert.Single(report.SessionErrors);
+        Assert.Equal("server_shutting_down", shutdown.Name);
+        Assert.Equal(2, shutdown.Count);
+        Assert.Equal(2, report.ConnectionErrors.Count);
+        Assert.All(report.ConnectionErrors, e => Assert.Contains("server_shutting_down", e.Message, StringComparison.Ordinal));
+        // The server answers every command it took before closing: nothing is left unacknowledged.
+        Assert.Equal(0, report.Unacknowledged);
+        Assert.Equal(report.Sent, report.Acknowledged);
     }
 
     [Fact]
     public async Task RunAsync_Cancelled_StopsEarlyAndStillReports()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(700));
         var options = engine.Options() with { Rate = RateSchedule.Constant(1000), Duration = TimeSpan.FromSeconds(30), PreFill = false };
         var started = DateTime.UtcNow;
@@ -192,7 +229,7 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     [Fact]
     public async Task RunAsync_WrongKey_ConnectFailedNothingSent()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         var options = engine.Options() with { ApiKeys = [engine.ApiKeys[0], "0000000000000000-wrong"], Connections = 2 };
         var report = await LoadRunner.RunAsync(options);
         Assert.Equal(LoadStopReason.ConnectFailed, report.StopReason);
@@ -205,7 +242,7 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     [Fact]
     public async Task RunAsync_SecondRunOnTheSameEngine_UsesFreshClientOrderIds()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         var options = engine.Options() with { Rate = RateSchedule.Constant(1000), Duration = TimeSpan.FromMilliseconds(500), PreFill = false, TargetRestingOrders = 50 };
         var first = await LoadRunner.RunAsync(options);
         var second = await LoadRunner.RunAsync(options);

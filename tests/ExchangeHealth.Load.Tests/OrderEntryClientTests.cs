@@ -21,7 +21,7 @@ public sealed class OrderEntryClientTests
     [Fact]
     public async Task ConnectAsync_ValidKey_LogsOnAndRequestsAreAcknowledged()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         await using var client = new OrderEntryClient();
         var acks = new ConcurrentQueue<(OutstandingRequest Request, ExecutionReport Report)>();
         client.Acknowledged += (OrderEntryClient _, in OutstandingRequest request, in ExecutionReport report, long _) => acks.Enqueue((request, report));
@@ -56,7 +56,7 @@ public sealed class OrderEntryClientTests
     [Fact]
     public async Task ReportReceived_MakerFill_ArrivesUnsolicitedOnTheMakersSession()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         await using var maker = new OrderEntryClient();
         await using var taker = new OrderEntryClient();
         var makerReports = new ConcurrentQueue<(ExecutionReport Report, ulong ClOrdId, ulong Request)>();
@@ -79,7 +79,7 @@ public sealed class OrderEntryClientTests
     [Fact]
     public async Task ConnectAsync_UnknownKey_ThrowsAuthenticationFailed()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         await using var client = new OrderEntryClient();
         var e = await Assert.ThrowsAsync<OrderEntryException>(() => client.ConnectAsync(engine.EndPoint, "not-a-key-of-this-engine"));
         Assert.Equal(ProtocolErrorCode.AuthenticationFailed, e.Code);
@@ -104,7 +104,7 @@ public sealed class OrderEntryClientTests
     [Fact]
     public async Task Enqueue_DuplicateOutstandingOrInvalidClOrdId_Throws()
     {
-        await using var engine = TestEngine.Start();
+        await using var engine = await TestEngine.StartAsync();
         await using var client = new OrderEntryClient();
         Assert.Throws<InvalidOperationException>(() => client.EnqueueNewOrder(Limit(1, Side.Buy)));
         await client.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
@@ -121,10 +121,10 @@ public sealed class OrderEntryClientTests
     }
 
     [Fact]
-    public async Task Disconnected_ServerDropsTheSession_RaisedOnceAndRequestsStayOutstanding()
+    public async Task Disconnected_ConnectionCut_RaisedOnceAndRequestsStayOutstanding()
     {
-        await using var engine = TestEngine.Start();
-        engine.DropSessionsAfterCommands = 2;
+        await using var engine = await TestEngine.StartAsync();
+        await using var proxy = new TcpCutProxy(engine.EndPoint);
         await using var client = new OrderEntryClient();
         var disconnected = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         int raised = 0;
@@ -133,18 +133,43 @@ public sealed class OrderEntryClientTests
             Interlocked.Increment(ref raised);
             disconnected.TrySetResult(error);
         };
-        await client.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
+        await client.ConnectAsync(proxy.EndPoint, engine.ApiKeys[0]);
         for (ulong id = 1; id <= 2; id++) await client.NewOrderAsync(Limit(id, Side.Buy, Px - (long)id * 1_000_000));
+        proxy.BlackholeToServer = true;
         for (ulong id = 3; id <= 5; id++) client.EnqueueNewOrder(Limit(id, Side.Buy, Px - (long)id * 1_000_000));
         client.Flush();
+        var waiter = client.NewOrderAsync(Limit(6, Side.Buy, Px - 6_000_000));
+        proxy.CutAll();
+
         var error = await disconnected.Task.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.IsType<OrderEntryException>(error);
-        Assert.Contains("closed the connection", error!.Message, StringComparison.Ordinal);
         Assert.Equal(1, raised);
         Assert.False(client.IsConnected);
-        Assert.Equal([3UL, 4, 5], client.GetOutstandingRequests().Select(r => r.ClOrdId).Order().ToArray());
+        Assert.Same(error, client.CloseReason);
+        Assert.Equal([3UL, 4, 5, 6], client.GetOutstandingRequests().Select(r => r.ClOrdId).Order().ToArray());
+        await Assert.ThrowsAsync<OrderEntryException>(() => waiter);
         Assert.Throws<OrderEntryException>(() => client.SendNewOrder(Limit(9, Side.Buy)));
         await Assert.ThrowsAsync<OrderEntryException>(() => client.NewOrderAsync(Limit(10, Side.Buy)));
+    }
+
+    [Fact]
+    public async Task RequestFailed_InvalidOrigClOrdId_SessionErrorNamesTheRequestAndTheSessionStaysOpen()
+    {
+        await using var engine = await TestEngine.StartAsync();
+        await using var client = new OrderEntryClient();
+        var failed = new ConcurrentQueue<(OutstandingRequest Request, SessionErrorMessage Error)>();
+        client.RequestFailed += (OrderEntryClient _, in OutstandingRequest request, SessionErrorMessage error) => failed.Enqueue((request, error));
+        await client.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
+
+        var e = await Assert.ThrowsAsync<OrderEntryException>(() => client.CancelAsync(new CancelMessage(7, 1, 0)));
+        Assert.Equal(ProtocolErrorCode.InvalidField, e.Code);
+        var (request, error) = Assert.Single(failed);
+        Assert.Equal(7UL, request.ClOrdId);
+        Assert.Equal(MessageType.Cancel, request.Type);
+        Assert.Equal(7UL, error.RefClOrdId);
+        Assert.Equal(0, client.OutstandingCount);
+        Assert.True(client.IsConnected);
+        Assert.Equal(ReportType.Accepted, (await client.NewOrderAsync(Limit(8, Side.Buy, Px - 1_000_000))).Type);
     }
 }
 

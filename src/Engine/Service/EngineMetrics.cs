@@ -126,7 +126,10 @@ public sealed class EngineMetrics : IDisposable
     /// <summary>Refused logons and API calls so far.</summary>
     public long AuthFailures => Volatile.Read(ref _authFailures);
 
-    internal void CountReceived(ushort marketId, CommandType type) => _received[_slotOfMarket[marketId] * CommandTypes + (int)type]++;
+    // Market ids and command types come from clients: out-of-range ones count under slot/type 0
+    // (the matcher rejects them), never index past the arrays.
+    internal void CountReceived(ushort marketId, CommandType type) =>
+        _received[Slot(marketId) * CommandTypes + ((uint)type < CommandTypes ? (int)type : 0)]++;
 
     internal void CountRejected(ushort marketId, RejectReason reason) => _rejected[Slot(marketId) * Categories + (int)reason.Category()]++;
 

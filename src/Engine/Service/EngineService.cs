@@ -379,6 +379,7 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
                 if (available < next)
                 {
                     if (_stopping && Volatile.Read(ref _inFlightSubmits) == 0 && Volatile.Read(ref _claimed.Value) < next) break;
+                    if (_journalFailing) ProbeJournal();
                     WaitForWork(ref _sequencerWaiting, _sequencerSignal, () => Volatile.Read(ref _published[next & _mask]) == next || _stopping);
                     continue;
                 }
@@ -490,6 +491,40 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
                 new Dictionary<string, string> { ["sequence"] = _journal.DurableSequence.Value.ToString(CultureInfo.InvariantCulture) });
         }
     }
+
+    /// <summary>
+    /// While the journal is failing and no command arrives, checks about once a second whether
+    /// the journal directory takes writes again (a 4 KiB probe file written, flushed and deleted,
+    /// through the same fault hooks), so readiness comes back without waiting for traffic.
+    /// </summary>
+    private void ProbeJournal()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (Stopwatch.GetElapsedTime(_lastProbe, now) < TimeSpan.FromSeconds(1)) return;
+        _lastProbe = now;
+        if (_journalFaulted) return;
+        string probe = Path.Combine(EngineRecovery.JournalDirectory(_options.DataDirectory), ".write-probe");
+        try
+        {
+            ((IJournalFaultHooks)Faults).BeforeWrite(4096);
+            using (var handle = File.OpenHandle(probe, FileMode.Create, FileAccess.Write))
+            {
+                RandomAccess.Write(handle, new byte[4096], 0);
+                RandomAccess.FlushToDisk(handle);
+            }
+            File.Delete(probe);
+        }
+        catch (IOException)
+        {
+            try { File.Delete(probe); } catch (IOException) { }
+            return;
+        }
+        _journalFailing = false;
+        Events.Write("journal.resumed", $"journal directory writable again (probe) at sequence {_journal.DurableSequence}",
+            new Dictionary<string, string> { ["sequence"] = _journal.DurableSequence.Value.ToString(CultureInfo.InvariantCulture) });
+    }
+
+    private long _lastProbe;
 
     private void RememberOrderId(long orderId)
     {

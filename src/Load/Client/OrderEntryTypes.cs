@@ -93,6 +93,7 @@ public static class ProtocolNames
         ProtocolErrorCode.HeartbeatTimeout => "heartbeat_timeout",
         ProtocolErrorCode.ServerShuttingDown => "server_shutting_down",
         ProtocolErrorCode.SlowConsumer => "slow_consumer",
+        ProtocolErrorCode.TooManySessions => "too_many_sessions",
         _ => "unknown_" + ((ushort)code).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

@@ -173,6 +173,25 @@ public sealed class EngineServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task JournalWriteFailure_ReadyReturnsWithoutTrafficOnceTheDiskTakesWrites()
+    {
+        await using var service = Start();
+        var rx = new RecordingReceiver();
+        service.Faults.Inject(FaultKind.JournalWriteFailure, TimeSpan.FromMinutes(1));
+        var a = Limit(8, 1, Side.Buy, Px, Qty);
+        service.Submit(ref a, rx, 1, 0);
+        await rx.WaitForAsync(r => r.Reports.Count == 1);
+        Assert.False(service.IsReady);
+        await Task.Delay(1500);
+        Assert.False(service.IsReady); // the probe keeps failing while the fault is on
+        service.Faults.Clear(FaultKind.JournalWriteFailure);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!service.IsReady && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.True(service.IsReady);
+        Assert.False(File.Exists(Path.Combine(EngineRecovery.JournalDirectory(_dir.Path), ".write-probe")));
+    }
+
+    [Fact]
     public async Task InternalRejectsFault_RejectsTheShareBeforeJournalingAndExpires()
     {
         var time = new ManualTime(DateTimeOffset.UtcNow);
@@ -206,6 +225,28 @@ public sealed class EngineServiceTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => service.Faults.Inject(FaultKind.InternalRejects, TimeSpan.FromSeconds(1), 1.5));
         Assert.Throws<ArgumentOutOfRangeException>(() => service.Faults.Inject(FaultKind.SlowFsync, TimeSpan.FromSeconds(1), 0));
         Assert.Empty(service.Faults.Active);
+    }
+
+    [Fact]
+    public async Task Submit_MarketIdAndTypeOutOfRange_RejectedAndTheMatcherLives()
+    {
+        // Found by the order-entry fuzz test: a wire market id above MaxMarketId crashed the matcher in CountReceived.
+        await using var service = Start();
+        var rx = new RecordingReceiver();
+        var farMarket = Limit(8, 1, Side.Buy, Px, Qty, market: ushort.MaxValue);
+        Assert.Equal(SubmitStatus.Enqueued, service.Submit(ref farMarket, rx, 1, 0));
+        var badType = Limit(8, 2, Side.Buy, Px, Qty);
+        badType.Type = (CommandType)200;
+        Assert.Equal(SubmitStatus.Enqueued, service.Submit(ref badType, rx, 2, 0));
+        var fine = Limit(8, 3, Side.Buy, Px, Qty);
+        Assert.Equal(SubmitStatus.Enqueued, service.Submit(ref fine, rx, 3, 0));
+        await rx.WaitForAsync(r => r.Reports.Count == 3);
+        var reports = rx.Reports.Select(r => r.Report).ToList();
+        Assert.Equal(RejectReason.UnknownMarket, reports[0].RejectReason);
+        Assert.Equal(RejectReason.MalformedCommand, reports[1].RejectReason);
+        Assert.Equal(ReportType.Accepted, reports[2].Type);
+        Assert.Null(service.Fatal);
+        Assert.True(service.IsReady);
     }
 
     [Fact]

@@ -1,64 +1,70 @@
 using System.Net;
 using ExchangeHealth.Engine.Gateway;
+using ExchangeHealth.Engine.Gateway.Tcp;
 using ExchangeHealth.Engine.Service;
 
 namespace ExchangeHealth.Load.Tests.Support;
 
 /// <summary>
-/// A real engine (<see cref="EngineService"/> in a temporary data directory) behind an order-entry
-/// TCP server on 127.0.0.1 with a free port, and four generated API keys (accounts 1..4).
+/// A real engine (<see cref="EngineService"/> in a temporary data directory) behind the real
+/// order-entry TCP server (<see cref="OrderEntryServer"/>) on 127.0.0.1 with a free port, and four
+/// generated API keys (accounts 1..4) saved as the engine saves them.
 /// </summary>
 public sealed class TestEngine : IAsyncDisposable
 {
-    private readonly TempDirectory _dir = new();
-    private readonly StubOrderEntryServer _server;
+    private readonly TempDirectory _dir;
 
     static TestEngine()
     {
         // The test runner blocks thread-pool threads of its own; on a 2-core machine the pool would
-        // then wait ~0.5 s per extra thread, stalling every socket continuation of the server and
+        // then add a thread only every ~0.5 s, stalling the socket continuations of the server and
         // the client (a stall that is the harness's, not the engine's). Start with enough threads.
         ThreadPool.GetMinThreads(out int workers, out int io);
         ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(io, 32));
     }
 
-    private TestEngine(bool flushToDisk)
+    private TestEngine(TempDirectory dir, EngineService service, OrderEntryServer server, EngineCredentials credentials)
     {
-        Credentials = EngineCredentials.Generate(4);
-        Credentials.Save(_dir.Combine(EngineCredentials.FileName));
-        Service = EngineService.Start(new EngineServiceOptions { DataDirectory = _dir.Combine("engine"), FlushToDisk = flushToDisk });
-        _server = new StubOrderEntryServer(Service, Credentials);
+        _dir = dir;
+        Service = service;
+        Server = server;
+        Credentials = credentials;
     }
 
     /// <summary>Starts an engine and its server.</summary>
-    public static TestEngine Start(bool flushToDisk = false) => new(flushToDisk);
+    /// <param name="flushToDisk">fsync the journal (slower acknowledgements).</param>
+    public static async Task<TestEngine> StartAsync(bool flushToDisk = false)
+    {
+        var dir = new TempDirectory();
+        var credentials = EngineCredentials.Generate(4);
+        credentials.Save(dir.Combine(EngineCredentials.FileName));
+        var service = EngineService.Start(new EngineServiceOptions { DataDirectory = dir.Combine("engine"), FlushToDisk = flushToDisk });
+        var server = new OrderEntryServer(service, credentials, new OrderEntryServerOptions { Endpoint = new IPEndPoint(IPAddress.Loopback, 0) });
+        await server.StartAsync();
+        return new TestEngine(dir, service, server, credentials);
+    }
 
     public EngineService Service { get; }
 
+    public OrderEntryServer Server { get; }
+
     public EngineCredentials Credentials { get; }
 
-    public IPEndPoint EndPoint => _server.EndPoint;
+    public IPEndPoint EndPoint => Server.LocalEndPoint;
 
-    public int Port => _server.EndPoint.Port;
+    public int Port => EndPoint.Port;
 
     /// <summary>The credentials file (mode 0600), as the engine writes it in its data directory.</summary>
     public string CredentialsFile => _dir.Combine(EngineCredentials.FileName);
 
     public IReadOnlyList<string> ApiKeys => Credentials.ApiKeys.Select(k => k.Key).ToList();
 
-    /// <summary>Closes sessions after this many commands each (lost-connection tests).</summary>
-    public int? DropSessionsAfterCommands
-    {
-        get => _server.DropAfterCommands;
-        set => _server.DropAfterCommands = value;
-    }
-
     /// <summary>Load options aimed at this engine.</summary>
     public LoadOptions Options() => new() { Host = "127.0.0.1", Port = Port, ApiKeys = ApiKeys };
 
     public async ValueTask DisposeAsync()
     {
-        await _server.DisposeAsync();
+        await Server.DisposeAsync();
         await Service.DisposeAsync();
         _dir.Dispose();
     }

@@ -60,6 +60,8 @@ public enum ProtocolErrorCode : ushort
     ServerShuttingDown = 10,
     /// <summary>The client does not read its reports and the send buffer passed its bound; the session is closed.</summary>
     SlowConsumer = 11,
+    /// <summary>The server already has its maximum number of sessions; the connection is closed right after this error.</summary>
+    TooManySessions = 12,
 }
 
 /// <summary>A decoded <see cref="MessageType.Logon"/>.</summary>
