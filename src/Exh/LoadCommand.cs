@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using ExchangeHealth.Engine;
 using ExchangeHealth.Engine.Gateway;
 using ExchangeHealth.Engine.Replay;
@@ -47,7 +48,7 @@ internal static class LoadCommand
         "Reports: a summary on stdout (--json: the JSON report instead); with --report-dir DIR also load-report.md\n" +
         "(everything, with definitions), load-report.csv (one row per second: offered, sent, acknowledged, rejected,\n" +
         "errors, late, dropped, in flight, p50/p90/p99/max in microseconds) and load-report.json. Progress once per\n" +
-        "second on stderr (--quiet: none). Ctrl+C stops early and still reports.\n" +
+        "second on stderr (--quiet: none). Ctrl+C (SIGINT) or SIGTERM stops early and still reports.\n" +
         "\n" +
         "Thresholds (repeatable): p50|p99|p99.9|...|max|mean < 1ms (units ns, us, µs, ms, s); errors|rejects|dropped|late\n" +
         "< 0.1% (share) or < 10 (count); rate >= 5000 (acknowledgements/s). Operators <, <=, >, >=.\n" +
@@ -129,16 +130,16 @@ internal static class LoadCommand
 
         using var cts = new CancellationTokenSource();
         int interrupts = 0;
-        void OnCancel(object? sender, ConsoleCancelEventArgs e)
+        void OnSignal(PosixSignalContext context)
         {
-            if (Interlocked.Increment(ref interrupts) == 1)
-            {
-                e.Cancel = true;
-                Console.Error.WriteLine("exh load: stopping (waiting for outstanding acknowledgements; Ctrl+C again to abort)");
-                cts.Cancel();
-            }
+            // First SIGINT/SIGTERM: stop sending, drain, report. A second one terminates as usual.
+            if (Interlocked.Increment(ref interrupts) != 1) return;
+            context.Cancel = true;
+            Console.Error.WriteLine($"exh load: {context.Signal}: stopping (waiting for outstanding acknowledgements; again to abort)");
+            cts.Cancel();
         }
-        Console.CancelKeyPress += OnCancel;
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         LoadReport report;
         try
         {
@@ -161,10 +162,6 @@ internal static class LoadCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ConfigException)
         {
             return Fail(e.Message);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= OnCancel;
         }
 
         if (a.ReportDir is { } dir)
