@@ -150,6 +150,22 @@ public sealed class OrderEntryClientTests
         await Assert.ThrowsAsync<OrderEntryException>(() => waiter);
         Assert.Throws<OrderEntryException>(() => client.SendNewOrder(Limit(9, Side.Buy)));
         await Assert.ThrowsAsync<OrderEntryException>(() => client.NewOrderAsync(Limit(10, Side.Buy)));
+
+        // A new session resends what the old one left outstanding: the engine never saw those orders.
+        await using var again = new OrderEntryClient();
+        var acks = new ConcurrentQueue<ExecutionReport>();
+        again.Acknowledged += (OrderEntryClient _, in OutstandingRequest _, in ExecutionReport r, long _) => acks.Enqueue(r);
+        await again.ConnectAsync(engine.EndPoint, engine.ApiKeys[0]);
+        foreach (var request in client.GetOutstandingRequests()) again.EnqueueResend(request);
+        again.Flush();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (acks.Count < 4 && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.All(acks, r => Assert.Equal(ReportType.Accepted, r.Type));
+        Assert.Equal([3UL, 4, 5, 6], acks.Select(r => OrderEntryProtocol.ClOrdIdOf(r.OrderId)).Order().ToArray());
+        // Resending an order the engine already has: not executed twice.
+        var original = await again.NewOrderAsync(Limit(1, Side.Buy, Px - 1_000_000));
+        Assert.Equal(ReportType.Rejected, original.Type);
+        Assert.Equal(RejectReason.DuplicateClientOrderId, original.RejectReason);
     }
 
     [Fact]

@@ -217,7 +217,8 @@ public sealed class OrderEntryClient : IAsyncDisposable
     /// <exception cref="OrderEntryException">The session has ended, or writing a full buffer to the socket failed.</exception>
     public void EnqueueNewOrder(in NewOrderMessage order, long tag = 0)
     {
-        Register(order.ClOrdId, MessageType.NewOrder, order.MarketId, 0, tag);
+        Register(new OutstandingRequest(order.ClOrdId, MessageType.NewOrder, order.MarketId, 0, order.Side, order.OrderType,
+            order.TimeInForce, order.Flags, order.Price, order.Quantity, 0, tag));
         lock (_sendLock)
         {
             Reserve(OrderEntryProtocol.LengthPrefixSize + OrderEntryProtocol.NewOrderBodyLength);
@@ -232,7 +233,7 @@ public sealed class OrderEntryClient : IAsyncDisposable
     /// <exception cref="OrderEntryException">The session has ended, or writing a full buffer to the socket failed.</exception>
     public void EnqueueCancel(in CancelMessage cancel, long tag = 0)
     {
-        Register(cancel.ClOrdId, MessageType.Cancel, cancel.MarketId, cancel.OrigClOrdId, tag);
+        Register(new OutstandingRequest(cancel.ClOrdId, MessageType.Cancel, cancel.MarketId, cancel.OrigClOrdId, default, default, default, default, 0, 0, 0, tag));
         lock (_sendLock)
         {
             Reserve(OrderEntryProtocol.LengthPrefixSize + OrderEntryProtocol.CancelBodyLength);
@@ -247,7 +248,8 @@ public sealed class OrderEntryClient : IAsyncDisposable
     /// <exception cref="OrderEntryException">The session has ended, or writing a full buffer to the socket failed.</exception>
     public void EnqueueAmend(in AmendMessage amend, long tag = 0)
     {
-        Register(amend.ClOrdId, MessageType.Amend, amend.MarketId, amend.OrigClOrdId, tag);
+        Register(new OutstandingRequest(amend.ClOrdId, MessageType.Amend, amend.MarketId, amend.OrigClOrdId, default, default, default, default,
+            amend.NewPrice, amend.NewQuantity, 0, tag));
         lock (_sendLock)
         {
             Reserve(OrderEntryProtocol.LengthPrefixSize + OrderEntryProtocol.AmendBodyLength);
@@ -262,12 +264,56 @@ public sealed class OrderEntryClient : IAsyncDisposable
     /// <exception cref="OrderEntryException">The session has ended, or writing a full buffer to the socket failed.</exception>
     public void EnqueueCancelAll(in CancelAllMessage cancelAll, long tag = 0)
     {
-        Register(cancelAll.ClOrdId, MessageType.CancelAll, cancelAll.MarketId, 0, tag);
+        Register(new OutstandingRequest(cancelAll.ClOrdId, MessageType.CancelAll, cancelAll.MarketId, 0, default, default, default, default, 0, 0, 0, tag));
         lock (_sendLock)
         {
             Reserve(OrderEntryProtocol.LengthPrefixSize + OrderEntryProtocol.CancelAllBodyLength);
             _sendLength += OrderEntryProtocol.WriteCancelAll(_sendBuffer.AsSpan(_sendLength), cancelAll);
         }
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="request"/> again, unchanged (same client order id), and registers it as
+    /// outstanding on this client: the resend of a request that a lost session left unacknowledged
+    /// (<see cref="GetOutstandingRequests"/> of the old client). The engine answers a new order it
+    /// already journaled with <c>rejected</c>/<c>duplicate_client_order_id</c> naming the original order.
+    /// </summary>
+    /// <param name="request">The request, e.g. from the old client's <see cref="GetOutstandingRequests"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The client order id is 0 or at least 2^40.</exception>
+    /// <exception cref="ArgumentException">The request's type is not one a client sends, or its client order id is outstanding here.</exception>
+    /// <exception cref="InvalidOperationException">The client is not connected yet.</exception>
+    /// <exception cref="OrderEntryException">The session has ended, or writing a full buffer to the socket failed.</exception>
+    public void EnqueueResend(in OutstandingRequest request)
+    {
+        switch (request.Type)
+        {
+            case MessageType.NewOrder:
+                EnqueueNewOrder(new NewOrderMessage(request.ClOrdId, request.MarketId, request.Side, request.OrderType, request.TimeInForce,
+                    request.Flags, request.Price, request.Quantity), request.Tag);
+                break;
+            case MessageType.Cancel:
+                EnqueueCancel(new CancelMessage(request.ClOrdId, request.MarketId, request.OrigClOrdId), request.Tag);
+                break;
+            case MessageType.Amend:
+                EnqueueAmend(new AmendMessage(request.ClOrdId, request.MarketId, request.OrigClOrdId, request.Price, request.Quantity), request.Tag);
+                break;
+            case MessageType.CancelAll:
+                EnqueueCancelAll(new CancelAllMessage(request.ClOrdId, request.MarketId), request.Tag);
+                break;
+            default:
+                throw new ArgumentException($"a {request.Type} is not a request a client resends", nameof(request));
+        }
+    }
+
+    /// <summary><see cref="EnqueueResend"/> then <see cref="Flush"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The client order id is 0 or at least 2^40.</exception>
+    /// <exception cref="ArgumentException">The request's type is not one a client sends, or its client order id is outstanding here.</exception>
+    /// <exception cref="InvalidOperationException">The client is not connected yet.</exception>
+    /// <exception cref="OrderEntryException">The session has ended or the socket failed.</exception>
+    public void Resend(in OutstandingRequest request)
+    {
+        EnqueueResend(request);
+        Flush();
     }
 
     /// <summary>Writes every encoded request to the socket (blocking while the socket's buffer is full). Thread-safe.</summary>
@@ -455,16 +501,16 @@ public sealed class OrderEntryClient : IAsyncDisposable
         throw new InvalidOperationException("the client is not logged on yet: call ConnectAsync first");
     }
 
-    private void Register(ulong clOrdId, MessageType type, ushort marketId, ulong origClOrdId, long tag)
+    private void Register(OutstandingRequest request)
     {
-        if (!OrderEntryProtocol.IsValidClOrdId(clOrdId))
-            throw new ArgumentOutOfRangeException(nameof(clOrdId), clOrdId, $"client order ids are 1..{OrderEntryProtocol.MaxClOrdId}");
+        if (!OrderEntryProtocol.IsValidClOrdId(request.ClOrdId))
+            throw new ArgumentOutOfRangeException(nameof(request), request.ClOrdId, $"client order ids are 1..{OrderEntryProtocol.MaxClOrdId}");
         EnsureLoggedOn();
-        var request = new OutstandingRequest(clOrdId, type, marketId, origClOrdId, _time.GetTimestamp(), tag);
+        request = request with { SentTimestamp = _time.GetTimestamp() };
         lock (_pendingLock)
         {
-            if (!_pending.TryAdd(clOrdId, request))
-                throw new ArgumentException($"a request with cl_ord_id {clOrdId} is already outstanding", nameof(clOrdId));
+            if (!_pending.TryAdd(request.ClOrdId, request))
+                throw new ArgumentException($"a request with cl_ord_id {request.ClOrdId} is already outstanding", nameof(request));
         }
     }
 

@@ -3,14 +3,24 @@ using ExchangeHealth.Engine.Gateway.Protocol;
 
 namespace ExchangeHealth.Load.Client;
 
-/// <summary>A request sent by an <see cref="OrderEntryClient"/> and not yet acknowledged.</summary>
+/// <summary>
+/// A request sent by an <see cref="OrderEntryClient"/> and not yet acknowledged: the whole request,
+/// so that it can be sent again on a new session after a lost connection (<see cref="OrderEntryClient.Resend"/>).
+/// </summary>
 /// <param name="ClOrdId">The request's client order id (the key acknowledgements are matched by).</param>
 /// <param name="Type">The message sent: <see cref="MessageType.NewOrder"/>, <see cref="MessageType.Cancel"/>, <see cref="MessageType.Amend"/> or <see cref="MessageType.CancelAll"/>.</param>
 /// <param name="MarketId">The market named in the request (0 for a cancel-all over every market).</param>
 /// <param name="OrigClOrdId">Cancel and amend: the client order id of the order they act on; otherwise 0.</param>
+/// <param name="Side">New order: the side.</param>
+/// <param name="OrderType">New order: limit or market.</param>
+/// <param name="TimeInForce">New order: GTC, IOC or FOK.</param>
+/// <param name="Flags">New order: flags (post-only).</param>
+/// <param name="Price">New order: the limit price; amend: the new price (fixed-point units).</param>
+/// <param name="Quantity">New order: the quantity; amend: the new open quantity (fixed-point units).</param>
 /// <param name="SentTimestamp">When the request was handed to the client (<see cref="TimeProvider.GetTimestamp"/> of the client's clock).</param>
 /// <param name="Tag">A value the caller attached (the load driver stores the command's intended send time here).</param>
-public readonly record struct OutstandingRequest(ulong ClOrdId, MessageType Type, ushort MarketId, ulong OrigClOrdId, long SentTimestamp, long Tag);
+public readonly record struct OutstandingRequest(ulong ClOrdId, MessageType Type, ushort MarketId, ulong OrigClOrdId,
+    Side Side, OrderType OrderType, TimeInForce TimeInForce, OrderFlags Flags, long Price, long Quantity, long SentTimestamp, long Tag);
 
 /// <summary>Called on the receive loop for the acknowledgement of an outstanding request (see <see cref="OrderEntryProtocol.IsAcknowledgement"/>).</summary>
 /// <param name="client">The client that received it.</param>
