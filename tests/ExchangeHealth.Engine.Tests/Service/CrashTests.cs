@@ -53,7 +53,10 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
                 long first = Interlocked.Add(ref nextClOrdId, 1_000_000) - 1_000_000;
                 clients.Add(TradeUntilKilledAsync(engine.TcpEndPoint, credentials.ApiKeys[c], c == 0 ? Side.Buy : Side.Sell, (ulong)first, acknowledged, load.Token));
             }
-            await Task.Delay(random.Next(400, 1200));
+            // Kill at a random moment once order flow is established (a fresh process is still JIT-compiling).
+            int before = acknowledged.Count;
+            for (int wait = 0; wait < 200 && acknowledged.Count - before < 100 && !clients.Exists(t => t.IsCompleted); wait++) await Task.Delay(50);
+            await Task.Delay(random.Next(100, 900));
             await engine.KillAsync();
             await load.CancelAsync();
             int acked = (await Task.WhenAll(clients)).Sum();
