@@ -120,6 +120,18 @@ public sealed partial class EngineHttpServer
         return WriteJsonAsync(context, StatusCodes.Status200OK, new EventsResponse(events), HttpJsonContext.Api.EventsResponse);
     }
 
+    /// <summary>
+    /// <c>GET /admin/state</c>: the last processed sequence, the trade count and the SHA-256 state
+    /// hash, read together on the matcher thread (the crash test compares it with a full replay).
+    /// </summary>
+    private async Task StateAsync(HttpContext context)
+    {
+        var state = await _engine.QueryAsync(e => new StateResponse(e.LastSequence.Value, 0, e.LastTradeId, e.ComputeStateHash()), context.RequestAborted)
+            .WaitAsync(_options.RequestTimeout, context.RequestAborted).ConfigureAwait(false);
+        state = state with { DurableSequence = _engine.DurableSequence.Value };
+        await WriteJsonAsync(context, StatusCodes.Status200OK, state, HttpJsonContext.Api.StateResponse).ConfigureAwait(false);
+    }
+
     private static FaultJson ToJson(FaultInfo fault, DateTimeOffset now) =>
         new(fault.Name, fault.Value, fault.StartedAt, fault.ExpiresAt, Math.Max(0, (fault.ExpiresAt - now).TotalSeconds));
 }

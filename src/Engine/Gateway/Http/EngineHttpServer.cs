@@ -193,6 +193,7 @@ public sealed partial class EngineHttpServer : IAsyncDisposable
         admin.MapDelete("/faults/{fault}", c => AdminAsync(c, ClearFaultAsync));
         admin.MapDelete("/faults", c => AdminAsync(c, ClearAllFaultsAsync));
         admin.MapGet("/events", c => AdminAsync(c, EventsAsync));
+        admin.MapGet("/state", c => AdminAsync(c, StateAsync));
     }
 
     // ------------------------------------------------------------------ errors

@@ -150,6 +150,8 @@ internal sealed record EventJson(DateTimeOffset Timestamp, string Kind, string M
 
 internal sealed record EventsResponse(EventJson[] Events);
 
+internal sealed record StateResponse(long Sequence, long DurableSequence, long Trades, string StateHash);
+
 /// <summary>System.Text.Json source generation for every request and response type of the API.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
@@ -176,6 +178,7 @@ internal sealed record EventsResponse(EventJson[] Events);
 [JsonSerializable(typeof(FaultClearedResponse))]
 [JsonSerializable(typeof(FaultsClearedResponse))]
 [JsonSerializable(typeof(EventsResponse))]
+[JsonSerializable(typeof(StateResponse))]
 internal sealed partial class HttpJsonContext : JsonSerializerContext
 {
     /// <summary>
