@@ -38,7 +38,6 @@ internal sealed class LoadRun
     private long _closedSent;
     private long _closedNotSent;
     private volatile bool _measuring;
-    private volatile bool _finishing;
     private LoadStopReason _stopReason;
     private string? _stopMessage;
     // Sampler state: totals at the previous sample.
@@ -101,7 +100,6 @@ internal sealed class LoadRun
             await sampler.ConfigureAwait(false);
         }
         // Log out first: acknowledgements still on their way arrive before LogoutAccepted and are counted.
-        _finishing = true;
         await CloseAllAsync().ConfigureAwait(false);
         Sample(final: true);
         return BuildReport(startedAt, preFill);
@@ -155,11 +153,13 @@ internal sealed class LoadRun
 
     private async Task CloseAllAsync()
     {
-        _finishing = true;
         var tasks = new List<Task>();
         foreach (var c in _connections)
         {
             if (c.Client is null) continue;
+            // A session we log out ourselves is not a lost connection; one that already died (its
+            // Disconnected event may still be on its way) is.
+            if (c.Client.IsConnected) c.ClosingByUs = true;
             tasks.Add(CloseOneAsync(c.Client));
         }
         await Task.WhenAll(tasks).ConfigureAwait(false);
@@ -625,6 +625,7 @@ internal sealed class LoadRun
         public OrderEntryClient Client = null!;
         public long InFlight;
         public bool Dirty;
+        public volatile bool ClosingByUs;
         public readonly SemaphoreSlim? Slots = run._options.Model == LoadModel.Closed ? new SemaphoreSlim(run._options.Concurrency) : null;
         public readonly LatencyHistogram IntervalResponse = new();
         public readonly LatencyHistogram IntervalService = new();
@@ -701,8 +702,7 @@ internal sealed class LoadRun
 
         private void OnDisconnected(OrderEntryClient client, Exception? error)
         {
-            if (run._finishing && error is null) return;
-            if (run._finishing && error is OrderEntryException { Code: ProtocolErrorCode.None }) return;
+            if (ClosingByUs) return;
             run.AddConnectionError(Index, client.AccountId, run.ElapsedSeconds(run._time.GetTimestamp()),
                 $"connection {Index} (account {client.AccountId}) lost: {error?.Message ?? "closed"}");
         }
