@@ -43,30 +43,17 @@ public readonly record struct TradeRecord(long TradeId, ushort MarketId, long Pr
 /// </remarks>
 public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
 {
-    private enum SlotOutcome : byte { Pending, Journaled, RejectedInternal, RejectedDuplicate }
-
-    private struct Slot
-    {
-        public Command Command;
-        public IReportReceiver? Origin;
-        public ulong RequestClOrdId;
-        public long ReceivedTimestamp;
-        public SlotOutcome Outcome;
-    }
-
     [StructLayout(LayoutKind.Explicit, Size = 128)]
     private struct PaddedLong
     {
         [FieldOffset(64)] public long Value;
     }
 
-    private const int TradeHistory = 1000;
-
     private readonly EngineServiceOptions _options;
     private readonly TimeProvider _time;
     private readonly MatchingEngine _engine;
     private readonly JournalWriter _journal;
-    private readonly Slot[] _slots;
+    private readonly RingSlot[] _slots;
     private readonly long[] _published;
     private readonly long _mask;
     private PaddedLong _claimed;   // last ring sequence claimed by a producer
@@ -86,14 +73,12 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
     private readonly ConcurrentQueue<Action> _control = new();
     private readonly ConcurrentDictionary<long, IReportReceiver[]> _accounts = new();
     private readonly object _accountsLock = new();
-    private readonly ReportRouter _router;
+    private readonly MatcherStage _matcherStage;
     private readonly HashSet<long> _orderIdWindow = [];
     private readonly Queue<long> _orderIdWindowOrder = new();
     private readonly List<long> _batchOrderIds = [];
-    private readonly Dictionary<ushort, Queue<TradeRecord>> _trades = [];
     private long _heartbeatBits;
     private long _lastSnapshotSequence;
-    private int _sampleCountdown;
     private Exception? _fatal;
 
     private EngineService(EngineServiceOptions options, IReadOnlyList<MarketDefinition> markets, RecoveryResult recovery, EngineEventLog events)
@@ -112,14 +97,12 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
             Faults = Faults,
         });
         _lastSnapshotSequence = recovery.SnapshotSequence.Value;
-        _slots = new Slot[options.RingCapacity];
+        _slots = new RingSlot[options.RingCapacity];
         _published = new long[options.RingCapacity];
         Array.Fill(_published, -1L);
         _mask = options.RingCapacity - 1;
         Metrics = new EngineMetrics(markets, this);
-        _router = new ReportRouter(this);
-        _engine.ReportSink = _router;
-        foreach (var m in markets) _trades[m.Id] = new Queue<TradeRecord>();
+        _matcherStage = new MatcherStage(_engine, Metrics, options, _accounts);
         foreach (var book in _engine.Books)
             foreach (var order in book.RestingOrders())
                 RememberOrderId(order.OrderId);
@@ -327,7 +310,7 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
     public Task<TradeRecord[]> RecentTradesAsync(ushort marketId, int limit, CancellationToken cancellationToken = default) =>
         QueryAsync(_ =>
         {
-            if (!_trades.TryGetValue(marketId, out var q)) return Array.Empty<TradeRecord>();
+            if (!_matcherStage.Trades.TryGetValue(marketId, out var q)) return Array.Empty<TradeRecord>();
             var all = q.ToArray();
             return all.Length <= limit ? all : all[^limit..];
         }, cancellationToken);
@@ -563,9 +546,10 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
                     continue;
                 }
                 double latencyFault = Faults.MatcherLatencyMicroseconds;
+                _matcherStage.BeginBatch();
                 for (long s = next; s <= available; s++)
                 {
-                    ProcessSlot(ref _slots[s & _mask], latencyFault);
+                    _matcherStage.Process(ref _slots[s & _mask], latencyFault);
                 }
                 Volatile.Write(ref _matched.Value, available);
                 next = available + 1;
@@ -586,49 +570,6 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
             while (_control.TryDequeue(out var action)) action();
             _stopped.TrySetResult();
         }
-    }
-
-    private void ProcessSlot(ref Slot slot, double latencyFaultMicroseconds)
-    {
-        _router.Begin(ref slot);
-        switch (slot.Outcome)
-        {
-            case SlotOutcome.Journaled:
-                if (latencyFaultMicroseconds > 0) BusyWait(latencyFaultMicroseconds);
-                if (_options.MetricsEnabled)
-                {
-                    Metrics.CountReceived(slot.Command.MarketId, slot.Command.Type);
-                    if (--_sampleCountdown <= 0)
-                    {
-                        _sampleCountdown = _options.MatchLatencySampleEvery;
-                        long start = Stopwatch.GetTimestamp();
-                        _engine.Process(ref slot.Command);
-                        Metrics.RecordMatchLatency(slot.Command.MarketId, Stopwatch.GetTimestamp() - start);
-                    }
-                    else
-                    {
-                        _engine.Process(ref slot.Command);
-                    }
-                }
-                else
-                {
-                    _engine.Process(ref slot.Command);
-                }
-                break;
-            case SlotOutcome.RejectedInternal:
-                _router.RejectCurrent(RejectReason.Internal);
-                break;
-            case SlotOutcome.RejectedDuplicate:
-                _router.RejectCurrent(RejectReason.DuplicateClientOrderId);
-                break;
-        }
-        slot.Origin = null;
-    }
-
-    private static void BusyWait(double microseconds)
-    {
-        long until = Stopwatch.GetTimestamp() + (long)(microseconds * Stopwatch.Frequency / 1_000_000);
-        while (Stopwatch.GetTimestamp() < until) Thread.SpinWait(20);
     }
 
     private void RunControl()
@@ -705,82 +646,6 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
         {
             if (report.CommandType == CommandType.NewOrder && report.Type is ReportType.Accepted or ReportType.Rejected && report.OrderId > 0)
                 Ids.Add(report.OrderId);
-        }
-    }
-
-    /// <summary>Routes the matcher's reports for the command being processed (matcher thread only).</summary>
-    private sealed class ReportRouter(EngineService service) : IExecutionReportSink
-    {
-        private IReportReceiver? _origin;
-        private ulong _requestClOrdId;
-        private long _receivedTimestamp;
-        private long _accountId;
-        private CommandType _type;
-        private Command _command;
-
-        public void Begin(ref Slot slot)
-        {
-            _origin = slot.Origin;
-            _requestClOrdId = slot.RequestClOrdId;
-            _receivedTimestamp = slot.ReceivedTimestamp;
-            _accountId = slot.Command.AccountId;
-            _type = slot.Command.Type;
-            _command = slot.Command;
-        }
-
-        public void RejectCurrent(RejectReason reason)
-        {
-            var report = new ExecutionReport
-            {
-                Type = ReportType.Rejected,
-                Timestamp = _command.Timestamp,
-                MarketId = _command.MarketId,
-                OrderId = _command.OrderId,
-                AccountId = _command.AccountId,
-                Side = _command.Side,
-                Price = _command.Price,
-                Quantity = _command.Quantity,
-                RejectReason = reason,
-                CommandType = _command.Type,
-            };
-            OnReport(in report);
-        }
-
-        public void OnReport(in ExecutionReport report)
-        {
-            var metrics = service.Metrics;
-            if (service._options.MetricsEnabled)
-            {
-                if (report.Type == ReportType.Rejected) metrics.CountRejected(report.MarketId, report.RejectReason);
-                else if (report.Type == ReportType.Fill && report.Liquidity == Liquidity.Taker) metrics.CountTrade(report.MarketId);
-            }
-            if (report.Type == ReportType.Fill && report.Liquidity == Liquidity.Taker && service._trades.TryGetValue(report.MarketId, out var trades))
-            {
-                if (trades.Count == TradeHistory) trades.Dequeue();
-                trades.Enqueue(new TradeRecord(report.TradeId, report.MarketId, report.Price.Units, report.Quantity.Units, report.Side, report.Timestamp, report.Sequence));
-            }
-            if (report.AccountId == _accountId || _type == CommandType.SetMarketState || report.Type == ReportType.MarketStateChanged)
-            {
-                Deliver(_origin, report, _requestClOrdId, _receivedTimestamp);
-            }
-            else if (service._accounts.TryGetValue(report.AccountId, out var receivers))
-            {
-                foreach (var r in receivers) Deliver(r, report, 0, 0);
-            }
-        }
-
-        private static void Deliver(IReportReceiver? receiver, in ExecutionReport report, ulong request, long received)
-        {
-            if (receiver is null) return;
-            try
-            {
-                receiver.OnReport(report, request, received);
-            }
-            catch (Exception)
-            {
-                // A receiver must not throw (see IReportReceiver); one that does loses this report,
-                // the matcher goes on.
-            }
         }
     }
 }

@@ -29,13 +29,14 @@ public sealed record EngineServiceOptions
     public bool FlushToDisk { get; init; } = true;
 
     /// <summary>
-    /// Time the matcher for one command in this many (1 = every command), a uniform systematic
-    /// sample. The <c>exh_match_latency_seconds</c> histogram then counts only timed commands
-    /// (its quantiles are unbiased; rates come from <c>exh_orders_received_total</c>). Default 16:
-    /// timing and recording every command costs two clock reads and a histogram update (about
-    /// 130 ns on this machine, as much as matching itself); see <c>exh bench service</c>.
+    /// Time the matcher for the first command of every batch taken from the ring and for one
+    /// command in this many (a systematic sample): at low rates every command is timed, at
+    /// saturation one in N. The <c>exh_match_latency_seconds</c> histogram counts only timed
+    /// commands (rates come from <c>exh_orders_received_total</c>). Default 128: timing and
+    /// recording a command costs two clock reads and an SDK histogram update, about 130 ns on
+    /// this machine, as much as matching it; measured with <c>exh bench service</c> (bench/RESULTS.md).
     /// </summary>
-    public int MatchLatencySampleEvery { get; init; } = 16;
+    public int MatchLatencySampleEvery { get; init; } = 128;
 
     /// <summary>Journaled new-order ids remembered for duplicate detection of resends, besides resting orders. Default 1,048,576.</summary>
     public int ClientOrderIdWindow { get; init; } = 1 << 20;
