@@ -433,7 +433,7 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
             try
             {
                 _journal.Commit();
-                if (_options.MetricsEnabled) Metrics.RecordFsyncLatency(Stopwatch.GetElapsedTime(start));
+                if (_options.MetricsEnabled && _options.FlushToDisk) Metrics.RecordFsyncLatency(Stopwatch.GetElapsedTime(start));
             }
             catch (JournalWriteException e)
             {
@@ -546,7 +546,7 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
                     continue;
                 }
                 double latencyFault = Faults.MatcherLatencyMicroseconds;
-                _matcherStage.BeginBatch();
+                _matcherStage.BeginBatch(Stopwatch.GetTimestamp());
                 for (long s = next; s <= available; s++)
                 {
                     _matcherStage.Process(ref _slots[s & _mask], latencyFault);

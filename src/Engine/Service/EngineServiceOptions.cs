@@ -29,9 +29,9 @@ public sealed record EngineServiceOptions
     public bool FlushToDisk { get; init; } = true;
 
     /// <summary>
-    /// Time the matcher for the first command of every batch taken from the ring and for one
-    /// command in this many (a systematic sample): at low rates every command is timed, at
-    /// saturation one in N. The <c>exh_match_latency_seconds</c> histogram counts only timed
+    /// Time the matcher for one command in this many (a systematic sample), and for the first
+    /// command of a batch taken from the ring when none was timed in the last millisecond: at
+    /// low rates every command is timed, under load one in N. The <c>exh_match_latency_seconds</c> histogram counts only timed
     /// commands (rates come from <c>exh_orders_received_total</c>). Default 128: timing and
     /// recording a command costs two clock reads and an SDK histogram update, about 130 ns on
     /// this machine, as much as matching it; measured with <c>exh bench service</c> (bench/RESULTS.md).

@@ -60,10 +60,18 @@ internal sealed class MatcherStage
 
     /// <summary>
     /// Called before each batch the matcher takes from the ring: the batch's first command is
-    /// timed. At low rates (batches of one) every command is timed; at saturation (batches of
-    /// thousands) one in <see cref="EngineServiceOptions.MatchLatencySampleEvery"/>.
+    /// timed when no command was timed in the last millisecond. So at low rates every command is
+    /// timed, and under load one in <see cref="EngineServiceOptions.MatchLatencySampleEvery"/>
+    /// plus at most 1,000 batch starts a second.
     /// </summary>
-    public void BeginBatch() => _sampleCountdown = 0;
+    /// <param name="nowTicks"><see cref="Stopwatch.GetTimestamp"/> at the batch start.</param>
+    public void BeginBatch(long nowTicks)
+    {
+        if (nowTicks - _lastTimedTicks >= MinBatchTimingInterval) _sampleCountdown = 0;
+    }
+
+    private static readonly long MinBatchTimingInterval = Stopwatch.Frequency / 1000;
+    private long _lastTimedTicks;
 
     /// <summary>Processes one slot and releases its receiver reference.</summary>
     public void Process(ref RingSlot slot, double latencyFaultMicroseconds)
@@ -80,6 +88,7 @@ internal sealed class MatcherStage
                     {
                         _sampleCountdown = _sampleEvery;
                         long start = Stopwatch.GetTimestamp();
+                        _lastTimedTicks = start;
                         _engine.Process(ref slot.Command);
                         _metrics.RecordMatchLatency(slot.Command.MarketId, Stopwatch.GetTimestamp() - start);
                     }
