@@ -18,7 +18,7 @@ public sealed class EngineMetricsTests : IDisposable
     private async Task<string> ScrapeAfterTradingAsync()
     {
         using var telemetry = EngineTelemetry.Create();
-        await using var service = EngineService.Start(new EngineServiceOptions { DataDirectory = _dir.Path, FlushToDisk = false, MatchLatencySampleEvery = 1 });
+        await using var service = EngineService.Start(new EngineServiceOptions { DataDirectory = _dir.Path, FlushToDisk = true, MatchLatencySampleEvery = 1 });
         var rx = new RecordingReceiver();
         const long px = 60_000L * 100_000_000;
         var sell = Command.Limit(1, 1, OrderEntryProtocol.OrderIdOf(1, 1), Side.Sell, px, 1_000_000);
