@@ -70,6 +70,11 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
             await VerifyAsync(final, data, acknowledged, $"restart {kills}");
             Assert.Equal(0, await final.TerminateAsync());
         }
+        // SIGTERM is graceful: a snapshot at the last journaled sequence, and engine.json removed.
+        var lastSequence = JournalReader.Read(EngineRecovery.JournalDirectory(data), default, null, repairTornTail: false).LastSequence;
+        var snapshots = SnapshotStore.List(EngineRecovery.SnapshotDirectory(data));
+        Assert.Contains(snapshots, s => s.Sequence == lastSequence);
+        Assert.False(File.Exists(Path.Combine(data, "engine.json")));
         output.WriteLine($"{kills} kills, {totalAcked} acknowledged new orders checked against the recovered journal");
     }
 
