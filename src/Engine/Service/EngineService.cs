@@ -76,6 +76,7 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
     private readonly MatcherStage _matcherStage;
     private readonly HashSet<long> _orderIdWindow = [];
     private readonly Queue<long> _orderIdWindowOrder = new();
+    private readonly Dictionary<long, int> _orderIdWindowEntries = [];
     private readonly List<long> _batchOrderIds = [];
     private long _heartbeatBits;
     private long _lastSnapshotSequence;
@@ -513,11 +514,23 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
     {
         if (!_orderIdWindow.Add(orderId)) return;
         _orderIdWindowOrder.Enqueue(orderId);
+        _orderIdWindowEntries[orderId] = _orderIdWindowEntries.GetValueOrDefault(orderId) + 1;
         while (_orderIdWindowOrder.Count > _options.ClientOrderIdWindow)
-            _orderIdWindow.Remove(_orderIdWindowOrder.Dequeue());
+        {
+            long oldest = _orderIdWindowOrder.Dequeue();
+            int entries = _orderIdWindowEntries[oldest] - 1;
+            if (entries > 0)
+            {
+                _orderIdWindowEntries[oldest] = entries; // remembered again later: keep it
+                continue;
+            }
+            _orderIdWindowEntries.Remove(oldest);
+            _orderIdWindow.Remove(oldest);
+        }
     }
 
-    private void ForgetOrderId(long orderId) => _orderIdWindow.Remove(orderId); // its queue entry ages out harmlessly
+    /// <summary>Forgets an id whose batch failed to journal (a resend must be accepted); its queue entry ages out without evicting a later one.</summary>
+    private void ForgetOrderId(long orderId) => _orderIdWindow.Remove(orderId);
 
     // ------------------------------------------------------------------ matcher thread
 

@@ -115,6 +115,30 @@ public sealed class EngineServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task ResendWindow_RemembersTheLastNJournaledIdsAndFailedOnesAreNotRemembered()
+    {
+        await using var service = EngineService.Start(new EngineServiceOptions { DataDirectory = _dir.Path, FlushToDisk = false, ClientOrderIdWindow = 4 });
+        var rx = new RecordingReceiver();
+        void Ioc(ulong id)
+        {
+            var c = Command.Limit(1, 9, OrderEntryProtocol.OrderIdOf(9, id), Side.Buy, Px, Qty, TimeInForce.ImmediateOrCancel); // expires, never rests
+            service.Submit(ref c, rx, id, 0);
+        }
+        service.Faults.Inject(FaultKind.JournalWriteFailure, TimeSpan.FromMinutes(1));
+        Ioc(1); // not journaled: must not be remembered
+        await rx.WaitForAsync(r => r.Reports.Count == 1);
+        service.Faults.Clear(FaultKind.JournalWriteFailure);
+        for (ulong id = 1; id <= 6; id++) Ioc(id);
+        await rx.WaitForAsync(r => r.Of(ReportType.Accepted).Count == 6);
+        Ioc(6); // in the window (ids 3..6)
+        Ioc(2); // evicted: the window is bounded
+        await rx.WaitForAsync(r => r.Reports.Count(x => x.Report.Type is ReportType.Accepted or ReportType.Rejected) == 9);
+        var last = rx.Reports.Where(x => x.Report.Type is ReportType.Accepted or ReportType.Rejected).TakeLast(2).ToList();
+        Assert.Equal(RejectReason.DuplicateClientOrderId, last[0].Report.RejectReason);
+        Assert.Equal(ReportType.Accepted, last[1].Report.Type);
+    }
+
+    [Fact]
     public async Task Submit_RingFull_ReturnsOverloadAndCountsIt()
     {
         await using var service = Start(ring: 16);
