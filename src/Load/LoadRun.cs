@@ -678,7 +678,7 @@ internal sealed class LoadRun
                 }
             }
             Interlocked.Decrement(ref InFlight);
-            Slots?.Release();
+            if (request.Tag != PreFillTag) Slots?.Release(); // pre-fill requests never took a closed-model slot
         }
 
         private void OnRequestFailed(OrderEntryClient client, in OutstandingRequest request, SessionErrorMessage error)
@@ -686,9 +686,9 @@ internal sealed class LoadRun
             if (request.Tag != PreFillTag)
             {
                 lock (Gate) Failed++;
+                Slots?.Release();
             }
             Interlocked.Decrement(ref InFlight);
-            Slots?.Release();
         }
 
         private void OnSessionError(OrderEntryClient client, SessionErrorMessage error)

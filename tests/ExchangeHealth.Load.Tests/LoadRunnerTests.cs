@@ -63,6 +63,29 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RunAsync_ClosedModelAfterPreFill_PreFillAcksDoNotWidenTheWindow()
+    {
+        // Regression: pre-fill acknowledgements released closed-model slots they never took, so
+        // "1 in flight" became 1 + the pre-fill size (1,000) in flight.
+        await using var engine = await TestEngine.StartAsync();
+        var options = engine.Options() with
+        {
+            Connections = 1,
+            Model = LoadModel.Closed,
+            Concurrency = 1,
+            Duration = TimeSpan.FromSeconds(2),
+            Count = null,
+            PreFill = true,
+            TargetRestingOrders = 200,
+        };
+        var report = await LoadRunner.RunAsync(options);
+
+        Assert.Equal(0, report.Errors);
+        Assert.NotNull(report.PreFill);
+        Assert.All(report.Timeline, p => Assert.InRange(p.InFlight, 0, 1));
+    }
+
+    [Fact]
     public async Task RunAsync_ClosedModel_KeepsConcurrencyAndRecordsAcknowledgedOrders()
     {
         await using var engine = await TestEngine.StartAsync();
