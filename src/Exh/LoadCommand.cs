@@ -69,6 +69,7 @@ internal static class LoadCommand
         var target = new Option<string>("--target") { Description = "The engine's order-entry server, HOST:PORT.", DefaultValueFactory = _ => "127.0.0.1:7001", HelpName = "HOST:PORT" };
         var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a target that is not a loopback address (load tests target 127.0.0.1 only)." };
         var credentials = new Option<string>("--credentials") { Description = "The engine's credentials.yaml (its api_keys are cycled over the connections).", DefaultValueFactory = _ => "data/engine/credentials.yaml", HelpName = "FILE" };
+        var engineData = new Option<string?>("--engine-data") { Description = "An engine's data directory: take the target from its engine.json (written by a running 'exh engine', also with port 0) and the credentials from its credentials.yaml, instead of --target and --credentials.", HelpName = "DIR" };
         var apiKeys = new Option<string[]>("--api-key") { Description = "An API key to log on with (repeatable; replaces --credentials).", HelpName = "KEY", AllowMultipleArgumentsPerToken = false };
         var connections = new Option<int>("--connections", "-c") { Description = "TCP sessions, each with its own API key/account (cycling over the keys).", DefaultValueFactory = _ => 1, HelpName = "N" };
         var rate = new Option<string?>("--rate", "-r") { Description = "Open model: constant arrival rate, commands/s over all connections (default 1000).", HelpName = "N" };
@@ -97,7 +98,7 @@ internal static class LoadCommand
         var command = new Command("load", Description);
         foreach (Option o in new Option[]
         {
-            target, allowRemote, credentials, apiKeys, connections, rate, ramp, stages, concurrency, duration, count, workload, file, format,
+            target, allowRemote, credentials, engineData, apiKeys, connections, rate, ramp, stages, concurrency, duration, count, workload, file, format,
             markets, marketIds, seed, resting, noPreFill, late, maxInFlight, drain, idBase, thresholds, reportDir, json, quiet,
         })
         {
@@ -106,8 +107,15 @@ internal static class LoadCommand
 
         command.SetAction(parse =>
         {
+            string targetText = parse.GetValue(target)!, credentialsPath = parse.GetValue(credentials)!;
+            if (parse.GetValue(engineData) is string dataDir)
+            {
+                if (!TryReadEngineEndpoint(dataDir, out string? tcp, out string? problem)) return Fail(problem!);
+                targetText = tcp!;
+                credentialsPath = Path.Combine(dataDir, EngineCredentials.FileName);
+            }
             var args = new Args(
-                parse.GetValue(target)!, parse.GetValue(allowRemote), parse.GetValue(credentials)!, parse.GetValue(apiKeys) ?? [],
+                targetText, parse.GetValue(allowRemote), credentialsPath, parse.GetValue(apiKeys) ?? [],
                 parse.GetValue(connections), parse.GetValue(rate), parse.GetValue(ramp), parse.GetValue(stages), parse.GetValue(concurrency),
                 parse.GetValue(duration), parse.GetValue(count), parse.GetValue(workload)!, parse.GetValue(file), parse.GetValue(format)!,
                 parse.GetValue(markets), parse.GetValue(marketIds)!, parse.GetValue(seed), parse.GetValue(resting), parse.GetValue(noPreFill),
@@ -116,6 +124,31 @@ internal static class LoadCommand
             return Run(args);
         });
         return command;
+    }
+
+    /// <summary>Reads the order-entry endpoint from a running engine's <c>engine.json</c>.</summary>
+    internal static bool TryReadEngineEndpoint(string dataDir, out string? tcp, out string? problem)
+    {
+        tcp = null;
+        problem = null;
+        string path = Path.Combine(dataDir, "engine.json");
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(path));
+            tcp = doc.RootElement.GetProperty("tcp").GetString();
+            if (string.IsNullOrEmpty(tcp)) { problem = $"{path}: no \"tcp\" endpoint"; return false; }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = $"--engine-data: cannot read {path} ({e.Message}); is 'exh engine --data {dataDir}' running?";
+            return false;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            problem = $"--engine-data: {path} is not an engine endpoints file: {e.Message}";
+            return false;
+        }
     }
 
     internal sealed record Args(

@@ -23,6 +23,23 @@ public sealed class LoadCliTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("exh load: " + expected, error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Load_EngineDataWithoutEngineJson_Exit2NamingTheFile()
+    {
+        var (code, _, error) = CliHarness.Run("load", "--engine-data", _dir.Path, "--duration", "1s");
+        Assert.Equal(2, code);
+        Assert.Contains($"--engine-data: cannot read {Path.Combine(_dir.Path, "engine.json")}", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_EngineDataWithMalformedEngineJson_Exit2()
+    {
+        File.WriteAllText(Path.Combine(_dir.Path, "engine.json"), "{\"pid\": 1}");
+        var (code, _, error) = CliHarness.Run("load", "--engine-data", _dir.Path, "--duration", "1s");
+        Assert.Equal(2, code);
+        Assert.Contains("is not an engine endpoints file", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new[] { "--target", "10.0.0.5:7001" }, "is not a loopback address")]
     [InlineData(new[] { "--target", "127.0.0.1:0" }, "is not a port")]
