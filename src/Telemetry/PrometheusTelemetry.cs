@@ -13,7 +13,7 @@ namespace ExchangeHealth.Telemetry;
 /// <code>
 /// using var telemetry = PrometheusTelemetry.Create(
 ///     ["ExchangeHealth.Engine"],
-///     [("exh.order_ack.latency", PrometheusTelemetry.LatencyBucketsSeconds)],
+///     [("exh.order.ack_latency", [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01])],
 ///     includeRuntimeMetrics: true);
 /// app.MapGet("/metrics", async ctx =>
 /// {
@@ -60,19 +60,6 @@ public sealed class PrometheusTelemetry : IDisposable
         Handler = handler;
     }
 
-    /// <summary>
-    /// Histogram bounds in seconds for latency SLIs, from 50 µs to 10 s:
-    /// 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10.
-    /// </summary>
-    /// <remarks>
-    /// Every latency SLO threshold we use is a bound (100 µs, 250 µs, 500 µs, 1 ms, 2.5 ms, 5 ms), so
-    /// "share of requests faster than the threshold" is an exact bucket ratio
-    /// (<c>rate(x_bucket{le="0.001"}[5m]) / rate(x_count[5m])</c>), not an interpolation.
-    /// Returns a new array on each call.
-    /// </remarks>
-    public static double[] LatencyBucketsSeconds =>
-        [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
     /// <summary>The provider listening to the meters; dispose it (or this object) at shutdown.</summary>
     public MeterProvider Provider { get; }
 
@@ -87,7 +74,7 @@ public sealed class PrometheusTelemetry : IDisposable
     /// <param name="histogramBuckets">
     /// Explicit bucket upper bounds per histogram instrument name (the <c>le</c> values without
     /// <c>+Inf</c>, strictly increasing, finite; in the instrument's unit), e.g.
-    /// <c>("exh.match.latency", PrometheusTelemetry.LatencyBucketsSeconds)</c>. Null for none.
+    /// <c>("exh.match.latency", [0.0001, 0.001, 0.01])</c>. Null for none.
     /// </param>
     /// <param name="includeRuntimeMetrics">Also export the runtime's <see cref="RuntimeMeterName"/> meter.</param>
     /// <param name="configure">

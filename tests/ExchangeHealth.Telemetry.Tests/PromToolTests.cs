@@ -12,7 +12,7 @@ public sealed class PromToolTests
     public void CheckMetrics_EveryInstrumentKindAndRuntimeMeter_HasNoProblems()
     {
         using var scope = new MeterScope(
-            [("exh.order_ack.latency", PrometheusTelemetry.LatencyBucketsSeconds), ("exh.journal.fsync.latency", [0.001, 0.01, 0.1])],
+            [("exh.order_ack.latency", TestBuckets.Latency), ("exh.journal.fsync.latency", [0.001, 0.01, 0.1])],
             includeRuntimeMetrics: true);
         var meter = scope.Meter;
         meter.CreateCounter<long>("exh.orders.received", "{order}", "Commands accepted for processing.")

@@ -8,7 +8,7 @@ public sealed class PrometheusExpositionTests : IDisposable
     private readonly MeterScope _scope = new(
     [
         ("exh.order_ack.latency", [0.25, 1, 4]),
-        ("exh.match.latency", PrometheusTelemetry.LatencyBucketsSeconds),
+        ("exh.match.latency", TestBuckets.Latency),
     ]);
 
     public void Dispose() => _scope.Dispose();

@@ -24,7 +24,7 @@ public sealed class PrometheusServerScrapeTests
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var ct = cts.Token;
-        using var scope = new MeterScope([("exh.test.latency", PrometheusTelemetry.LatencyBucketsSeconds)], includeRuntimeMetrics: true);
+        using var scope = new MeterScope([("exh.test.latency", TestBuckets.Latency)], includeRuntimeMetrics: true);
         var orders = scope.Meter.CreateCounter<long>("exh.test.orders", "{order}", "Test orders.");
         var latency = scope.Meter.CreateHistogram<double>("exh.test.latency", "s", "Test latency.");
 

@@ -67,6 +67,18 @@ public sealed class EngineMetricsTests : IDisposable
     }
 
     [Fact]
+    public void LatencyBuckets_ContainEverySloThresholdAndEveryHistogramUsesThem()
+    {
+        // Latency SLIs are exact bucket ratios only if each threshold is a bucket bound.
+        Assert.Subset(EngineMetrics.LatencyBucketsSeconds.ToHashSet(), new HashSet<double> { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005 });
+        Assert.Equal(EngineMetrics.LatencyBucketsSeconds.Order(), EngineMetrics.LatencyBucketsSeconds);
+        Assert.Equal(
+            [EngineMetrics.AckLatencyInstrument, EngineMetrics.MatchLatencyInstrument, EngineMetrics.FsyncLatencyInstrument],
+            EngineMetrics.HistogramViews.Select(v => v.Instrument));
+        Assert.All(EngineMetrics.HistogramViews, v => Assert.Same(EngineMetrics.LatencyBucketsSeconds, v.Buckets));
+    }
+
+    [Fact]
     public async Task Exposition_PassesPromtoolCheckMetrics()
     {
         string text = await ScrapeAfterTradingAsync();
