@@ -37,17 +37,11 @@ public sealed record ServiceBenchRound(double OffCommandsPerSecond, double OnCom
 public sealed record ServiceBenchResult(ServiceBenchOptions Options, IReadOnlyList<ServiceBenchRound> Rounds)
 {
     /// <summary>Median of the per-round on/off ratios.</summary>
-    public double MedianRatio => Median(Rounds.Select(r => r.Ratio));
+    public double MedianRatio => Stats.Median(Rounds.Select(r => r.Ratio).ToArray());
     /// <summary>Median throughput with metrics off, commands/s.</summary>
-    public double MedianOff => Median(Rounds.Select(r => r.OffCommandsPerSecond));
+    public double MedianOff => Stats.Median(Rounds.Select(r => r.OffCommandsPerSecond).ToArray());
     /// <summary>Median throughput with metrics on, commands/s.</summary>
-    public double MedianOn => Median(Rounds.Select(r => r.OnCommandsPerSecond));
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var v = values.OrderBy(x => x).ToArray();
-        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-    }
+    public double MedianOn => Stats.Median(Rounds.Select(r => r.OnCommandsPerSecond).ToArray());
 }
 
 /// <summary>

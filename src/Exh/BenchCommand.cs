@@ -116,8 +116,8 @@ internal static class BenchCommand
                 return 2;
             }
             bool asJson = parse.GetValue(json);
-            var stage = new MatcherStageBench(options.Commands, options.Rounds, options.MatchLatencySampleEvery, EngineTelemetry.StartListening, asJson ? null : Console.Error).Run();
-            double stageRatio = Median(stage.Select(r => r.Ratio));
+            var stage = new ServiceBenchResult(options,
+                new MatcherStageBench(options.Commands, options.Rounds, options.MatchLatencySampleEvery, EngineTelemetry.StartListening, asJson ? null : Console.Error).Run());
             var result = new ServiceBench(options, EngineTelemetry.StartListening, asJson ? null : Console.Error).Run();
             if (asJson)
             {
@@ -131,10 +131,10 @@ internal static class BenchCommand
                     median_on_cmd_per_s = result.MedianOn,
                     median_ratio = result.MedianRatio,
                     ratios = result.Rounds.Select(r => r.Ratio).ToArray(),
-                    matcher_stage_median_off_cmd_per_s = Median(stage.Select(r => r.OffCommandsPerSecond)),
-                    matcher_stage_median_on_cmd_per_s = Median(stage.Select(r => r.OnCommandsPerSecond)),
-                    matcher_stage_median_ratio = stageRatio,
-                    matcher_stage_ratios = stage.Select(r => r.Ratio).ToArray(),
+                    matcher_stage_median_off_cmd_per_s = stage.MedianOff,
+                    matcher_stage_median_on_cmd_per_s = stage.MedianOn,
+                    matcher_stage_median_ratio = stage.MedianRatio,
+                    matcher_stage_ratios = stage.Rounds.Select(r => r.Ratio).ToArray(),
                 }));
             }
             else
@@ -145,19 +145,13 @@ internal static class BenchCommand
                     $"metrics off: {QuickBench.Format(result.MedianOff)} cmd/s, on: {QuickBench.Format(result.MedianOn)} cmd/s (medians); on/off ratio median {result.MedianRatio:F3} " +
                     $"(rounds: {string.Join(" ", result.Rounds.Select(r => r.Ratio.ToString("F3", CultureInfo.InvariantCulture)))}); goal >= 0.970"));
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"matcher thread alone (the service's per-slot code on one thread): off {QuickBench.Format(Median(stage.Select(r => r.OffCommandsPerSecond)))} cmd/s, " +
-                    $"on {QuickBench.Format(Median(stage.Select(r => r.OnCommandsPerSecond)))} cmd/s; on/off ratio median {stageRatio:F3} " +
+                    $"matcher thread alone (the service's per-slot code on one thread): off {QuickBench.Format(stage.MedianOff)} cmd/s, " +
+                    $"on {QuickBench.Format(stage.MedianOn)} cmd/s; on/off ratio median {stage.MedianRatio:F3} " +
                     $"(rounds: {string.Join(" ", stage.Select(r => r.Ratio.ToString("F3", CultureInfo.InvariantCulture)))}); goal >= 0.970"));
             }
             return 0;
         });
         return command;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var v = values.OrderBy(x => x).ToArray();
-        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
     internal static bool TryParseRates(string text, out IReadOnlyList<long> rates)
