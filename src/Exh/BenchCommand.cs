@@ -147,7 +147,7 @@ internal static class BenchCommand
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"matcher thread alone (the service's per-slot code on one thread): off {QuickBench.Format(stage.MedianOff)} cmd/s, " +
                     $"on {QuickBench.Format(stage.MedianOn)} cmd/s; on/off ratio median {stage.MedianRatio:F3} " +
-                    $"(rounds: {string.Join(" ", stage.Select(r => r.Ratio.ToString("F3", CultureInfo.InvariantCulture)))}); goal >= 0.970"));
+                    $"(rounds: {string.Join(" ", stage.Rounds.Select(r => r.Ratio.ToString("F3", CultureInfo.InvariantCulture)))}); goal >= 0.970"));
             }
             return 0;
         });
