@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.Json;
 using ExchangeHealth.Engine;
 using ExchangeHealth.Engine.Gateway;
 using ExchangeHealth.Engine.Gateway.Http;
@@ -39,9 +38,6 @@ internal sealed record EngineHostOptions
 /// </summary>
 internal sealed class EngineHost : IAsyncDisposable
 {
-    /// <summary>The endpoints file written into the data directory once everything listens.</summary>
-    public const string EndpointsFileName = "engine.json";
-
     private readonly PrometheusTelemetry _telemetry;
     private readonly string _endpointsFile;
     private int _stopped;
@@ -94,7 +90,7 @@ internal sealed class EngineHost : IAsyncDisposable
                 MetricsWriter = telemetry.Handler.WriteAsync,
             });
             await http.StartAsync(cancellationToken).ConfigureAwait(false);
-            string endpointsFile = Path.Combine(options.DataDirectory, EndpointsFileName);
+            string endpointsFile = EngineEndpoints.PathIn(options.DataDirectory);
             var host = new EngineHost(service, tcp, http, telemetry, credentials, credentialsPath, endpointsFile);
             host.WriteEndpointsFile();
             return host;
@@ -133,17 +129,7 @@ internal sealed class EngineHost : IAsyncDisposable
         _telemetry.Dispose();
     }
 
-    private void WriteEndpointsFile()
-    {
-        string json = JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["pid"] = Environment.ProcessId,
-            ["tcp"] = Tcp.LocalEndPoint.ToString(),
-            ["http"] = Http.BaseAddress.ToString(),
-            ["credentials"] = Path.GetFullPath(CredentialsPath),
-            ["started_at"] = TimeProvider.System.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
-        });
-        File.WriteAllText(_endpointsFile + ".tmp", json);
-        File.Move(_endpointsFile + ".tmp", _endpointsFile, overwrite: true);
-    }
+    private void WriteEndpointsFile() =>
+        new EngineEndpoints(Environment.ProcessId, Tcp.LocalEndPoint, Http.BaseAddress, Path.GetFullPath(CredentialsPath), TimeProvider.System.GetUtcNow())
+            .Write(Path.GetDirectoryName(_endpointsFile)!);
 }

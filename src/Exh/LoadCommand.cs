@@ -110,8 +110,9 @@ internal static class LoadCommand
             string targetText = parse.GetValue(target)!, credentialsPath = parse.GetValue(credentials)!;
             if (parse.GetValue(engineData) is string dataDir)
             {
-                if (!TryReadEngineEndpoint(dataDir, out string? tcp, out string? problem)) return Fail(problem!);
-                targetText = tcp!;
+                if (!EngineEndpoints.TryRead(dataDir, out var endpoints, out string? problem))
+                    return Fail($"--engine-data: {problem}; is 'exh engine --data {dataDir}' running?");
+                targetText = endpoints!.Tcp.ToString();
                 credentialsPath = Path.Combine(dataDir, EngineCredentials.FileName);
             }
             var args = new Args(
@@ -124,31 +125,6 @@ internal static class LoadCommand
             return Run(args);
         });
         return command;
-    }
-
-    /// <summary>Reads the order-entry endpoint from a running engine's <c>engine.json</c>.</summary>
-    internal static bool TryReadEngineEndpoint(string dataDir, out string? tcp, out string? problem)
-    {
-        tcp = null;
-        problem = null;
-        string path = Path.Combine(dataDir, "engine.json");
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(path));
-            tcp = doc.RootElement.GetProperty("tcp").GetString();
-            if (string.IsNullOrEmpty(tcp)) { problem = $"{path}: no \"tcp\" endpoint"; return false; }
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            problem = $"--engine-data: cannot read {path} ({e.Message}); is 'exh engine --data {dataDir}' running?";
-            return false;
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            problem = $"--engine-data: {path} is not an engine endpoints file: {e.Message}";
-            return false;
-        }
     }
 
     internal sealed record Args(

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
-using System.Text.Json;
+using ExchangeHealth.Engine.Gateway;
 
 namespace ExchangeHealth.TestKit;
 
 /// <summary>
 /// A real <c>exh engine</c> child process for tests: started on 127.0.0.1 with ephemeral ports,
-/// found through the <c>engine.json</c> file it writes into its data directory, stopped by its
+/// found through the <see cref="EngineEndpoints"/> file (<c>engine.json</c>) it writes into its data directory, stopped by its
 /// PID only (SIGTERM for a graceful stop, SIGKILL for a crash).
 /// </summary>
 public sealed partial class EngineProcess : IAsyncDisposable
@@ -55,8 +55,7 @@ public sealed partial class EngineProcess : IAsyncDisposable
         string exh = Path.Combine(AppContext.BaseDirectory, "exh.dll");
         if (!File.Exists(exh)) throw new FileNotFoundException("exh.dll is not beside the tests; reference src/Exh from the test project", exh);
         Directory.CreateDirectory(dataDirectory);
-        string endpointsFile = Path.Combine(dataDirectory, "engine.json");
-        File.Delete(endpointsFile);
+        File.Delete(EngineEndpoints.PathIn(dataDirectory));
         string log = Path.Combine(dataDirectory, $"engine-{Guid.NewGuid():N}.log");
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -81,8 +80,9 @@ public sealed partial class EngineProcess : IAsyncDisposable
         {
             if (process.HasExited)
                 throw new InvalidOperationException($"exh engine exited with code {process.ExitCode} before it was ready:\n{ReadShared(log)}");
-            if (TryReadEndpoints(endpointsFile, process.Id, out var tcp, out var httpUri))
+            if (EngineEndpoints.TryRead(dataDirectory, out var endpoints, out _) && endpoints!.Pid == process.Id)
             {
+                var (tcp, httpUri) = (endpoints.Tcp, endpoints.Http);
                 try
                 {
                     using var response = await http.GetAsync(new Uri(httpUri, "/ready")).ConfigureAwait(false);
@@ -132,26 +132,6 @@ public sealed partial class EngineProcess : IAsyncDisposable
             try { await KillAsync().ConfigureAwait(false); } catch (InvalidOperationException) { }
         }
         _process.Dispose();
-    }
-
-    private static bool TryReadEndpoints(string path, int pid, out IPEndPoint tcp, out Uri http)
-    {
-        tcp = new IPEndPoint(IPAddress.Loopback, 0);
-        http = new Uri("http://127.0.0.1/");
-        if (!File.Exists(path)) return false;
-        try
-        {
-            using var doc = JsonDocument.Parse(ReadShared(path));
-            var root = doc.RootElement;
-            if (root.GetProperty("pid").GetInt32() != pid) return false;
-            tcp = IPEndPoint.Parse(root.GetProperty("tcp").GetString()!);
-            http = new Uri(root.GetProperty("http").GetString()!);
-            return true;
-        }
-        catch (Exception e) when (e is JsonException or IOException or KeyNotFoundException or FormatException or InvalidOperationException)
-        {
-            return false; // being written
-        }
     }
 
     private static string ReadShared(string path)

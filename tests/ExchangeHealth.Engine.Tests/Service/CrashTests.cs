@@ -74,7 +74,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
         var lastSequence = JournalReader.Read(EngineRecovery.JournalDirectory(data), default, null, repairTornTail: false).LastSequence;
         var snapshots = SnapshotStore.List(EngineRecovery.SnapshotDirectory(data));
         Assert.Contains(snapshots, s => s.Sequence == lastSequence);
-        Assert.False(File.Exists(Path.Combine(data, "engine.json")));
+        Assert.False(File.Exists(EngineEndpoints.PathIn(data)));
         output.WriteLine($"{kills} kills, {totalAcked} acknowledged new orders checked against the recovered journal");
     }
 
