@@ -1,0 +1,61 @@
+using Microsoft.Data.Sqlite;
+
+namespace ExchangeHealth.Monitor.Storage;
+
+/// <summary>
+/// The monitor's embedded SQLite database (one file, WAL mode): alert state, silences, the
+/// notification log, the outbox and Slack message references each keep their own tables here,
+/// created by their stores through <see cref="EnsureSchema"/>. Open a connection per unit of work
+/// (connections are pooled); writes from several threads are serialized by SQLite with a 5 s
+/// busy timeout.
+/// </summary>
+public sealed class MonitorDatabase
+{
+    private static readonly Lazy<bool> Initialized = new(() => { SQLitePCL.Batteries_V2.Init(); return true; });
+
+    /// <summary>Opens (creating when missing) the database at <paramref name="path"/>; its directory is created too.</summary>
+    /// <exception cref="SqliteException">The file cannot be opened or is not a SQLite database.</exception>
+    public MonitorDatabase(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _ = Initialized.Value;
+        Path = System.IO.Path.GetFullPath(path);
+        string? dir = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        ConnectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Full path of the database file.</summary>
+    public string Path { get; }
+
+    /// <summary>The connection string used by <see cref="Open"/>.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Opens a new connection with foreign keys on and a 5 s busy timeout.</summary>
+    public SqliteConnection Open()
+    {
+        var c = new SqliteConnection(ConnectionString);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
+        cmd.ExecuteNonQuery();
+        return c;
+    }
+
+    /// <summary>Runs idempotent DDL (<c>CREATE TABLE IF NOT EXISTS ...</c>) in one transaction.</summary>
+    public void EnsureSchema(string ddl)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ddl);
+        using var c = Open();
+        using var tx = c.BeginTransaction();
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = ddl;
+        cmd.ExecuteNonQuery();
+        tx.Commit();
+    }
+}
