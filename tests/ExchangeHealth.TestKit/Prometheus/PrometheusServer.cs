@@ -78,16 +78,31 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// <exception cref="DirectoryNotFoundException"><paramref name="ruleFilesDir"/> does not exist.</exception>
     /// <exception cref="InvalidOperationException">Prometheus exited or was not ready within 30 s; the message quotes its log.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static async Task<PrometheusServer> StartAsync(
+    public static Task<PrometheusServer> StartAsync(
         IEnumerable<string> scrapeTargets,
         TimeSpan scrapeInterval,
         string? ruleFilesDir = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scrapeTargets);
-        var targets = scrapeTargets.ToList();
-        if (targets.Count == 0 || targets.Exists(string.IsNullOrWhiteSpace))
-            throw new ArgumentException("At least one non-empty host:port target is required.", nameof(scrapeTargets));
+        return StartAsync(new Dictionary<string, IEnumerable<string>> { [JobName] = scrapeTargets }, scrapeInterval, ruleFilesDir, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="StartAsync(IEnumerable{string}, TimeSpan, string?, CancellationToken)"/> with one
+    /// scrape job per entry, named by its key (e.g. <c>exh-engine</c>, <c>exh-canary</c>,
+    /// <c>exh-monitor</c>: the job names <c>exh up</c> uses), so rules can select on <c>job</c>.
+    /// </summary>
+    public static async Task<PrometheusServer> StartAsync(
+        IReadOnlyDictionary<string, IEnumerable<string>> scrapeJobs,
+        TimeSpan scrapeInterval,
+        string? ruleFilesDir = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scrapeJobs);
+        var jobs = scrapeJobs.Select(j => (Job: j.Key, Targets: j.Value.ToList())).ToList();
+        if (jobs.Count == 0 || jobs.Exists(j => string.IsNullOrWhiteSpace(j.Job) || j.Targets.Count == 0 || j.Targets.Exists(string.IsNullOrWhiteSpace)))
+            throw new ArgumentException("At least one job with non-empty host:port targets is required.", nameof(scrapeJobs));
         if (scrapeInterval < TimeSpan.FromMilliseconds(1))
             throw new ArgumentException("The scrape interval must be at least 1 ms.", nameof(scrapeInterval));
         if (ruleFilesDir is not null && !Directory.Exists(ruleFilesDir))
@@ -99,7 +114,7 @@ public sealed class PrometheusServer : IAsyncDisposable
         try
         {
             string configPath = Path.Combine(directory, "prometheus.yml");
-            await File.WriteAllTextAsync(configPath, BuildConfig(targets, scrapeInterval, ruleFilesDir), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(configPath, BuildConfig(jobs, scrapeInterval, ruleFilesDir), cancellationToken).ConfigureAwait(false);
 
             // A port picked free can be taken before Prometheus binds it: try a few.
             for (int attempt = 1; ; attempt++)
@@ -344,7 +359,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             TryDeleteDirectory(_directory);
     }
 
-    private static string BuildConfig(List<string> targets, TimeSpan interval, string? ruleFilesDir)
+    private static string BuildConfig(List<(string Job, List<string> Targets)> jobs, TimeSpan interval, string? ruleFilesDir)
     {
         string duration = FormatDuration(interval);
         var sb = new StringBuilder();
@@ -360,10 +375,13 @@ public sealed class PrometheusServer : IAsyncDisposable
             sb.Append("  - ").Append(JsonSerializer.Serialize(Path.Combine(dir, "*.yaml"))).Append('\n');
         }
         sb.Append("scrape_configs:\n");
-        sb.Append("  - job_name: ").Append(JobName).Append('\n');
-        sb.Append("    metrics_path: /metrics\n");
-        sb.Append("    static_configs:\n");
-        sb.Append("      - targets: [").Append(string.Join(", ", targets.Select(t => JsonSerializer.Serialize(t.Trim())))).Append("]\n");
+        foreach (var (job, targets) in jobs)
+        {
+            sb.Append("  - job_name: ").Append(JsonSerializer.Serialize(job)).Append('\n');
+            sb.Append("    metrics_path: /metrics\n");
+            sb.Append("    static_configs:\n");
+            sb.Append("      - targets: [").Append(string.Join(", ", targets.Select(t => JsonSerializer.Serialize(t.Trim())))).Append("]\n");
+        }
         return sb.ToString();
     }
 
