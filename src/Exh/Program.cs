@@ -38,5 +38,6 @@ public static class Program
         yield return JournalCommand.Create();
         yield return EngineCommand.Create();
         yield return LoadCommand.Create();
+        yield return SloCommand.Create();
     }
 }
