@@ -43,7 +43,7 @@ internal static class LoadCommand
         "Workloads: 'generator' (exchange-core style: a pre-fill of resting orders, then ~80% moves, GTC/IOC/FOK orders,\n" +
         "cancels; one generator account per connection) or 'replay' (an order-flow file: bitfinex, lobster or our CSV;\n" +
         "sent at the load's rate, not the file's timestamps; set_state lines are skipped). Each connection logs on with\n" +
-        "the next API key of the credentials file (cycling) and uses fresh client order ids of its account.\n" +
+        "the next API key of the credentials file (cycling; the 'canary' key is left out) and uses fresh client order ids of its account.\n" +
         "\n" +
         "Reports: a summary on stdout (--json: the JSON report instead); with --report-dir DIR also load-report.md\n" +
         "(everything, with definitions), load-report.csv (one row per second: offered, sent, acknowledged, rejected,\n" +
@@ -288,7 +288,8 @@ internal static class LoadCommand
             try
             {
                 var credentials = EngineCredentials.Load(a.Credentials);
-                keys = credentials.ApiKeys.Select(k => k.Key).ToList();
+                // The canary's key is its own account's: load must not trade on it (docs/canary.md).
+                keys = credentials.ApiKeys.Where(k => k.Name != EngineCredentials.CanaryKeyName).Select(k => k.Key).ToList();
             }
             catch (ConfigException e)
             {

@@ -38,5 +38,9 @@ public static class Program
         yield return JournalCommand.Create();
         yield return EngineCommand.Create();
         yield return LoadCommand.Create();
+        yield return CanaryCommand.Create();
+        yield return SloCommand.Create();
+        yield return MonitorCommand.Create();
+        yield return MonitorCommand.CreateSilence();
     }
 }

@@ -23,7 +23,13 @@ public sealed record ApiKeyEntry(string Key, long AccountId, string Name);
 ///   - name: trader-1
 ///     account: 1
 ///     key: "40 hex characters"
+///   - name: canary
+///     account: 1000000
+///     key: "40 hex characters"
 /// </code>
+/// The key named <see cref="CanaryKeyName"/> belongs to the canary prober (<c>exh canary</c>): its
+/// own account, so that its probe orders and client order ids never mix with a trader's, and
+/// <c>exh load</c> leaves it out when it cycles over the keys.
 /// </summary>
 /// <remarks>
 /// Comparisons do not leak timing: keys are looked up by their SHA-256 digest, and the admin token
@@ -35,6 +41,10 @@ public sealed class EngineCredentials
     public const string FileName = "credentials.yaml";
     /// <summary>Shortest accepted secret.</summary>
     public const int MinSecretLength = 16;
+    /// <summary>Name of the API key the canary prober logs on with (<c>exh canary</c>); <c>exh load</c> does not use it.</summary>
+    public const string CanaryKeyName = "canary";
+    /// <summary>The account <see cref="Generate"/> gives the canary key: far from the traders' accounts 1..n.</summary>
+    public const long CanaryAccountId = 1_000_000;
 
     private readonly byte[] _adminTokenBytes;
     private readonly Dictionary<string, ApiKeyEntry> _byDigest = new(StringComparer.Ordinal);
@@ -81,12 +91,24 @@ public sealed class EngineCredentials
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), _adminTokenBytes);
     }
 
-    /// <summary>New random credentials: an admin token and <paramref name="traders"/> keys for accounts 1..n.</summary>
+    /// <summary>The key named <paramref name="name"/> (names are compared exactly), or null.</summary>
+    public ApiKeyEntry? FindByName(string name)
+    {
+        foreach (var k in ApiKeys)
+            if (string.Equals(k.Name, name, StringComparison.Ordinal)) return k;
+        return null;
+    }
+
+    /// <summary>
+    /// New random credentials: an admin token, <paramref name="traders"/> keys for accounts 1..n
+    /// named <c>trader-1</c> ..., then the <see cref="CanaryKeyName"/> key for account <see cref="CanaryAccountId"/>.
+    /// </summary>
     public static EngineCredentials Generate(int traders = 4)
     {
         var keys = new List<ApiKeyEntry>();
         for (int i = 1; i <= traders; i++)
             keys.Add(new ApiKeyEntry(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)), i, $"trader-{i}"));
+        keys.Add(new ApiKeyEntry(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)), CanaryAccountId, CanaryKeyName));
         return new EngineCredentials(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), keys);
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.Json;
 
 namespace ExchangeHealth.Engine.Gateway;
 
@@ -27,10 +26,8 @@ public sealed record EngineEndpoints(int Pid, IPEndPoint Tcp, Uri Http, string C
 
     /// <summary>Writes the file atomically (temporary file, then rename).</summary>
     /// <exception cref="IOException">The file cannot be written.</exception>
-    public void Write(string dataDirectory)
-    {
-        string path = PathIn(dataDirectory);
-        string json = JsonSerializer.Serialize(new Dictionary<string, object>
+    public void Write(string dataDirectory) =>
+        EndpointsFile.Write(PathIn(dataDirectory), new Dictionary<string, object>
         {
             ["pid"] = Pid,
             ["tcp"] = Tcp.ToString(),
@@ -38,40 +35,16 @@ public sealed record EngineEndpoints(int Pid, IPEndPoint Tcp, Uri Http, string C
             ["credentials"] = Credentials,
             ["started_at"] = StartedAt.ToString("O", CultureInfo.InvariantCulture),
         });
-        File.WriteAllText(path + ".tmp", json);
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
 
     /// <summary>
     /// Reads the file of <paramref name="dataDirectory"/>. False with <paramref name="problem"/>
     /// (naming the file) when it is missing, being written, or not an endpoints file.
     /// </summary>
-    public static bool TryRead(string dataDirectory, out EngineEndpoints? endpoints, out string? problem)
-    {
-        endpoints = null;
-        string path = PathIn(dataDirectory);
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var doc = JsonDocument.Parse(stream);
-            var root = doc.RootElement;
-            endpoints = new EngineEndpoints(
-                root.GetProperty("pid").GetInt32(),
-                IPEndPoint.Parse(root.GetProperty("tcp").GetString()!),
-                new Uri(root.GetProperty("http").GetString()!),
-                root.GetProperty("credentials").GetString()!,
-                DateTimeOffset.Parse(root.GetProperty("started_at").GetString()!, CultureInfo.InvariantCulture));
-            problem = null;
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            problem = $"cannot read {path} ({e.Message})";
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentNullException or UriFormatException)
-        {
-            problem = $"{path} is not an engine endpoints file: {e.Message}";
-        }
-        return false;
-    }
+    public static bool TryRead(string dataDirectory, out EngineEndpoints? endpoints, out string? problem) =>
+        EndpointsFile.TryRead(PathIn(dataDirectory), "an engine endpoints", root => new EngineEndpoints(
+            root.GetProperty("pid").GetInt32(),
+            IPEndPoint.Parse(root.GetProperty("tcp").GetString()!),
+            new Uri(root.GetProperty("http").GetString()!),
+            root.GetProperty("credentials").GetString()!,
+            DateTimeOffset.Parse(root.GetProperty("started_at").GetString()!, CultureInfo.InvariantCulture)), out endpoints, out problem);
 }
