@@ -1,0 +1,257 @@
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using ExchangeHealth.Alerting.Evaluation;
+using ExchangeHealth.Alerting.Model;
+using ExchangeHealth.Alerting.Notify;
+using ExchangeHealth.Alerting.Routing;
+using ExchangeHealth.Alerting.Silences;
+using ExchangeHealth.Alerting.Slack;
+using ExchangeHealth.Monitor.Prometheus;
+using ExchangeHealth.Monitor.Storage;
+using ExchangeHealth.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ExchangeHealth.Alerting.Host;
+
+/// <summary>
+/// The monitor process, assembled: rule evaluation (Quartz jobs) → dispatcher (routing, grouping,
+/// silences, inhibition) → escalation → durable outbox → notifiers (Slack Web API, webhook,
+/// console), with the HTTP API (silences, Alertmanager intake, Slack callbacks, status) and
+/// <c>/metrics</c>. See docs/alerting.md.
+/// </summary>
+public sealed class MonitorHost : IAsyncDisposable
+{
+    /// <summary>Meter of the monitor's own metrics.</summary>
+    public const string MeterName = "ExchangeHealth.Alerting";
+
+    /// <summary>File in the data directory holding the API bearer token.</summary>
+    public const string TokenFileName = "monitor-token";
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _loops = [];
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = TimeSpan.FromMinutes(2) };
+    private readonly Meter _meter;
+    private readonly PrometheusTelemetry _telemetry;
+    private readonly PrometheusApiClient _prometheus;
+    private readonly ILoggerFactory _logs;
+    private readonly Dictionary<string, INotifier> _notifiers = new(StringComparer.Ordinal);
+    private MonitorHttpApi? _api;
+
+    private MonitorHost(MonitorOptions options, ILoggerFactory logs)
+    {
+        Options = options;
+        _logs = logs;
+        Directory.CreateDirectory(options.DataDirectory);
+        Database = new MonitorDatabase(Path.Combine(options.DataDirectory, "monitor.db"));
+        ApiToken = LoadOrCreateToken(Path.Combine(options.DataDirectory, TokenFileName));
+        _meter = new Meter(MeterName);
+        _telemetry = PrometheusTelemetry.Create(
+            [MeterName],
+            [(EvaluationMetrics.DurationInstrument, EvaluationMetrics.DurationBucketsSeconds.ToArray())],
+            includeRuntimeMetrics: true);
+        _prometheus = new PrometheusApiClient(options.PrometheusUrl, options.QueryTimeout);
+        Routing = options.RoutingFile is null
+            ? RoutingConfig.Parse(MonitorOptions.DefaultRouting, "(built-in routing)")
+            : RoutingConfig.Load(options.RoutingFile, options.InhibitRuleFiles);
+        Outbox = new SqliteOutbox(Database, options.Time);
+        Silences = new SilenceStore(Database, options.Time);
+        Escalations = new EscalationService(Outbox, () => Dispatcher!.Config, options.Time, logs.CreateLogger("exh.monitor.escalation"));
+        Dispatcher = new AlertDispatcher(Routing, Escalations, Silences, options.Time, logs.CreateLogger("exh.monitor.dispatcher"));
+        NotificationMetrics = new NotificationMetrics(_meter);
+        BuildNotifiers(Routing);
+        Deliverer = new OutboxDeliverer(Outbox, name => _notifiers.GetValueOrDefault(name), NotificationMetrics, null, options.Time, logs.CreateLogger("exh.monitor.outbox"));
+        Rules = new RuleEvaluationService(
+            new RuleEvaluationOptions
+            {
+                RulesDirectory = options.RulesDirectory,
+                DefaultInterval = options.EvaluationInterval,
+                QueryTimeout = options.QueryTimeout,
+                ExternalUrl = options.ExternalUrl ?? options.PrometheusUrl.AbsoluteUri,
+                PrometheusDownAfter = options.PrometheusDownAfter,
+                ConfigureQuartz = q =>
+                {
+                    q.Services.AddSingleton(Escalations);
+                    options.ConfigureQuartz?.Invoke(q);
+                },
+            },
+            _prometheus, new AlertStateStore(Database), (alerts, ct) => Dispatcher.IngestAsync(alerts, ct), _meter, options.Time, logs);
+    }
+
+    /// <summary>The settings.</summary>
+    public MonitorOptions Options { get; }
+
+    /// <summary>The monitor database.</summary>
+    public MonitorDatabase Database { get; }
+
+    /// <summary>Bearer token of the HTTP API (from <c>DATA/monitor-token</c>, generated 0600 when missing).</summary>
+    public string ApiToken { get; }
+
+    /// <summary>The routing configuration in force.</summary>
+    public RoutingConfig Routing { get; }
+
+    /// <summary>Rule evaluation.</summary>
+    public RuleEvaluationService Rules { get; }
+
+    /// <summary>Routing, grouping, silencing and inhibition.</summary>
+    public AlertDispatcher Dispatcher { get; }
+
+    /// <summary>Escalation of unacknowledged pages; the dispatcher's notification sink.</summary>
+    public EscalationService Escalations { get; }
+
+    /// <summary>The durable outbox.</summary>
+    public SqliteOutbox Outbox { get; }
+
+    /// <summary>Delivery of the outbox.</summary>
+    public OutboxDeliverer Deliverer { get; }
+
+    /// <summary>Silences.</summary>
+    public SilenceStore Silences { get; }
+
+    /// <summary>Notification counters and outbox depth.</summary>
+    public NotificationMetrics NotificationMetrics { get; }
+
+    /// <summary>Prometheus text of the monitor's metrics.</summary>
+    public PrometheusScrapeHandler MetricsHandler => _telemetry.Handler;
+
+    /// <summary>The HTTP API's base address once started.</summary>
+    public Uri BaseAddress => _api?.BaseAddress ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Builds and starts every part; returns when the HTTP API listens and the first rules are scheduled.</summary>
+    /// <exception cref="ExchangeHealth.Engine.ConfigException">The routing file is invalid (file:line: reason).</exception>
+    /// <exception cref="DirectoryNotFoundException">The rules directory does not exist.</exception>
+    /// <exception cref="IOException">The HTTP address cannot be bound.</exception>
+    public static async Task<MonitorHost> StartAsync(MonitorOptions options, ILoggerFactory? logs = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var host = new MonitorHost(options, logs ?? NullLoggerFactory.Instance);
+        try
+        {
+            await host.StartPartsAsync(cancellationToken).ConfigureAwait(false);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task StartPartsAsync(CancellationToken cancellationToken)
+    {
+        await Silences.RefreshAsync().ConfigureAwait(false);
+        _loops.Add(Task.Run(() => Deliverer.RunAsync(_stop.Token), CancellationToken.None));
+        _loops.Add(Task.Run(() => Dispatcher.RunAsync(_stop.Token), CancellationToken.None));
+        await Rules.StartAsync(cancellationToken).ConfigureAwait(false);
+        Escalations.Scheduler = Rules.Scheduler;
+        _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
+        await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);
+        _meter.CreateObservableGauge("exh.monitor.up", () => 1, "{state}", "1 while the monitor runs.");
+    }
+
+    private void BuildNotifiers(RoutingConfig config)
+    {
+        var console = new ConsoleNotifier(Options.ConsoleOut ?? Console.Out);
+        foreach (var receiver in config.Receivers)
+        {
+            var parts = new List<(string Name, INotifier Notifier)>();
+            foreach (var slack in receiver.SlackConfigs)
+            {
+                if (string.IsNullOrEmpty(Options.SlackBotToken) || string.IsNullOrEmpty(slack.Channel))
+                {
+                    parts.Add(($"console({slack.Channel})", console));
+                    continue;
+                }
+                parts.Add(($"slack({slack.Channel})", new SlackNotifier(
+                    new SlackNotifierOptions
+                    {
+                        Channel = slack.Channel,
+                        BotToken = Options.SlackBotToken,
+                        BaseUrl = new Uri(slack.ApiUrl.EndsWith('/') ? slack.ApiUrl : slack.ApiUrl + "/"),
+                        EscalationMention = slack.EscalationMention ?? "<!here>",
+                    },
+                    _http, Database, null, Options.Time, _logs.CreateLogger("exh.monitor.slack"))));
+            }
+            foreach (var webhook in receiver.WebhookConfigs)
+            {
+                parts.Add(("webhook", new WebhookNotifier(
+                    new WebhookNotifierOptions { Url = new Uri(webhook.Url), MaxAlerts = webhook.MaxAlerts, ExternalUrl = Options.ExternalUrl ?? "" },
+                    _http, Options.Time)));
+            }
+            if (parts.Count == 0) parts.Add(("console", console));
+            _notifiers[receiver.Name] = parts.Count == 1 ? parts[0].Notifier : new FanOutNotifier(parts);
+        }
+    }
+
+    private static string LoadOrCreateToken(string path)
+    {
+        string? env = Environment.GetEnvironmentVariable("EXH_MONITOR_TOKEN");
+        if (!string.IsNullOrWhiteSpace(env)) return env.Trim();
+        if (File.Exists(path))
+        {
+            string existing = File.ReadAllText(path).Trim();
+            if (existing.Length >= 16) return existing;
+        }
+        string token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        File.WriteAllText(path, token + "\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return token;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_api is not null) await _api.DisposeAsync().ConfigureAwait(false);
+        await Rules.DisposeAsync().ConfigureAwait(false);
+        try { await Task.WhenAll(_loops).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        Deliverer.Dispose();
+        Dispatcher.Dispose();
+        Outbox.Dispose();
+        _prometheus.Dispose();
+        _telemetry.Dispose();
+        _meter.Dispose();
+        _http.Dispose();
+        _stop.Dispose();
+    }
+}
+
+/// <summary>
+/// A receiver with several integrations (e.g. two Slack channels and a webhook): delivered when
+/// every integration delivered. Integrations that succeeded are remembered per notification so a
+/// retry does not send them twice (as Alertmanager keeps a notification log per integration).
+/// </summary>
+internal sealed class FanOutNotifier(IReadOnlyList<(string Name, INotifier Notifier)> parts) : INotifier
+{
+    private readonly Dictionary<string, HashSet<int>> _done = new(StringComparer.Ordinal);
+
+    public async Task<DeliveryResult> DeliverAsync(Notification notification, CancellationToken cancellationToken)
+    {
+        HashSet<int> done;
+        lock (_done)
+        {
+            if (!_done.TryGetValue(notification.DedupKey, out done!)) _done[notification.DedupKey] = done = [];
+        }
+        DeliveryResult? worst = null;
+        for (int i = 0; i < parts.Count; i++)
+        {
+            if (done.Contains(i)) continue;
+            var result = await parts[i].Notifier.DeliverAsync(notification, cancellationToken).ConfigureAwait(false);
+            if (result is DeliveryResult.Delivered) { done.Add(i); continue; }
+            worst = worst is DeliveryResult.Failed ? worst : result switch
+            {
+                DeliveryResult.Failed f => new DeliveryResult.Failed($"{parts[i].Name}: {f.Error}"),
+                DeliveryResult.Retry r => new DeliveryResult.Retry(r.After, $"{parts[i].Name}: {r.Error}"),
+                _ => result,
+            };
+        }
+        if (worst is null)
+        {
+            lock (_done) _done.Remove(notification.DedupKey);
+            return DeliveryResult.Delivered.Instance;
+        }
+        return worst;
+    }
+}

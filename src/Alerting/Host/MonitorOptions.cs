@@ -1,0 +1,67 @@
+using System.Net;
+
+namespace ExchangeHealth.Alerting.Host;
+
+/// <summary>Settings of the monitor process (<c>exh monitor</c>); every one has a default.</summary>
+public sealed record MonitorOptions
+{
+    /// <summary>The PromQL HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics); default <c>http://127.0.0.1:9090/</c>.</summary>
+    public Uri PrometheusUrl { get; init; } = new("http://127.0.0.1:9090/");
+
+    /// <summary>Directory of rule files; default <c>alert-rules</c>.</summary>
+    public string RulesDirectory { get; init; } = "alert-rules";
+
+    /// <summary>Routing configuration (Alertmanager's format); null for the built-in default (<see cref="DefaultRouting"/>).</summary>
+    public string? RoutingFile { get; init; }
+
+    /// <summary>Extra files of <c>inhibit_rules</c> (generated from SLO specs), merged into the routing configuration.</summary>
+    public IReadOnlyList<string> InhibitRuleFiles { get; init; } = [];
+
+    /// <summary>Data directory: <c>monitor.db</c> (alert state, silences, outbox, acknowledgements), <c>monitor-token</c>, <c>monitor.json</c>; default <c>data/monitor</c>.</summary>
+    public string DataDirectory { get; init; } = "data/monitor";
+
+    /// <summary>HTTP API address; default 127.0.0.1:7090 (port 0 picks a free one).</summary>
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Loopback, 7090);
+
+    /// <summary>Base of generator links in notifications; default the Prometheus URL.</summary>
+    public string? ExternalUrl { get; init; }
+
+    /// <summary>Slack bot token (<c>xoxb-…</c>, from <c>SLACK_BOT_TOKEN</c>); without one, Slack receivers print to the console. Never logged.</summary>
+    public string? SlackBotToken { get; init; }
+
+    /// <summary>Slack signing secret (from <c>SLACK_SIGNING_SECRET</c>) verifying <c>POST /slack/interactions</c>; without one that endpoint answers 503. Never logged.</summary>
+    public string? SlackSigningSecret { get; init; }
+
+    /// <summary>Interval of rule groups that set none; default 1 s.</summary>
+    public TimeSpan EvaluationInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Timeout of each rule query; default 10 s.</summary>
+    public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long Prometheus must be unreachable before the monitor's own alert; default 3 s.</summary>
+    public TimeSpan PrometheusDownAfter { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Where console notifications go; standard output when null.</summary>
+    public TextWriter? ConsoleOut { get; init; }
+
+    /// <summary>Clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Extra Quartz configuration (clustered job store); null for in-memory.</summary>
+    public Action<Quartz.IQuartzBuilder>? ConfigureQuartz { get; init; }
+
+    /// <summary>
+    /// The routing used without a file: everything to the console receiver, grouped by alert name
+    /// and market, notified at once (group_wait 0s), changes every 5 s, repeats every 4 h.
+    /// </summary>
+    public const string DefaultRouting = """
+        route:
+          receiver: console
+          group_by: [alertname, market]
+          group_wait: 0s
+          group_interval: 5s
+          repeat_interval: 4h
+        receivers:
+          - name: console
+        """;
+}
