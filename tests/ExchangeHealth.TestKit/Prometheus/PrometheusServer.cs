@@ -93,10 +93,22 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// scrape job per entry, named by its key (e.g. <c>exh-engine</c>, <c>exh-canary</c>,
     /// <c>exh-monitor</c>: the job names <c>exh up</c> uses), so rules can select on <c>job</c>.
     /// </summary>
-    public static async Task<PrometheusServer> StartAsync(
+    public static Task<PrometheusServer> StartAsync(
         IReadOnlyDictionary<string, IEnumerable<string>> scrapeJobs,
         TimeSpan scrapeInterval,
         string? ruleFilesDir = null,
+        CancellationToken cancellationToken = default) =>
+        StartAsync(scrapeJobs, scrapeInterval, ruleFilesDir, alertmanagers: null, cancellationToken);
+
+    /// <summary>
+    /// As the overload without <paramref name="alertmanagers"/>, and sends alerts to those
+    /// Alertmanagers (<c>host:port</c>; Prometheus's <c>alerting.alertmanagers</c>).
+    /// </summary>
+    public static async Task<PrometheusServer> StartAsync(
+        IReadOnlyDictionary<string, IEnumerable<string>> scrapeJobs,
+        TimeSpan scrapeInterval,
+        string? ruleFilesDir,
+        IEnumerable<string>? alertmanagers,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scrapeJobs);
@@ -114,7 +126,7 @@ public sealed class PrometheusServer : IAsyncDisposable
         try
         {
             string configPath = Path.Combine(directory, "prometheus.yml");
-            await File.WriteAllTextAsync(configPath, BuildConfig(jobs, scrapeInterval, ruleFilesDir), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(configPath, BuildConfig(jobs, scrapeInterval, ruleFilesDir, alertmanagers?.ToList()), cancellationToken).ConfigureAwait(false);
 
             // A port picked free can be taken before Prometheus binds it: try a few.
             for (int attempt = 1; ; attempt++)
@@ -359,7 +371,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             TryDeleteDirectory(_directory);
     }
 
-    private static string BuildConfig(List<(string Job, List<string> Targets)> jobs, TimeSpan interval, string? ruleFilesDir)
+    private static string BuildConfig(List<(string Job, List<string> Targets)> jobs, TimeSpan interval, string? ruleFilesDir, List<string>? alertmanagers)
     {
         string duration = FormatDuration(interval);
         var sb = new StringBuilder();
@@ -373,6 +385,11 @@ public sealed class PrometheusServer : IAsyncDisposable
             sb.Append("rule_files:\n");
             sb.Append("  - ").Append(JsonSerializer.Serialize(Path.Combine(dir, "*.yml"))).Append('\n');
             sb.Append("  - ").Append(JsonSerializer.Serialize(Path.Combine(dir, "*.yaml"))).Append('\n');
+        }
+        if (alertmanagers is { Count: > 0 })
+        {
+            sb.Append("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [")
+              .Append(string.Join(", ", alertmanagers.Select(a => JsonSerializer.Serialize(a.Trim())))).Append("]\n");
         }
         sb.Append("scrape_configs:\n");
         foreach (var (job, targets) in jobs)
