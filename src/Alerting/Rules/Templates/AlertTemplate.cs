@@ -103,8 +103,8 @@ public sealed class AlertTemplate
             int lastNewline = before.LastIndexOf('\n');
             int line = 1 + before.Count(c => c == '\n');
             int column = Encoding.UTF8.GetByteCount(lastNewline < 0 ? before : before[(lastNewline + 1)..]);
+            // Go 1.19 (which built Prometheus 2.42 here) prints the whole node, not truncated.
             string context = e.Context;
-            if (Encoding.UTF8.GetByteCount(context) > 20) context = TruncateRunes(context, 20) + "...";
             return string.Create(CultureInfo.InvariantCulture,
                 $"<error expanding template: error executing template {name}: template: {name}:{line}:{column}: executing \"{name}\" at <{context}>: {e.Message}>");
         }
@@ -116,18 +116,6 @@ public sealed class AlertTemplate
 
     /// <inheritdoc/>
     public override string ToString() => Text;
-
-    private static string TruncateRunes(string s, int runes)
-    {
-        int n = 0, idx = 0;
-        foreach (var r in s.EnumerateRunes())
-        {
-            if (n == runes) break;
-            idx += r.Utf16SequenceLength;
-            n++;
-        }
-        return s[..idx];
-    }
 
     private static (int Line, int Column) LineColumn(string text, int pos)
     {

@@ -277,10 +277,9 @@ internal static partial class TemplateFunctions
         _ => Kind.Invalid,
     };
 
-    /// <summary>Go's <c>eq</c>: arg1 equals any of the others; mixing int and float is an error.</summary>
+    /// <summary>Go 1.19's <c>eq</c>: arg1 equals any of the others; different kinds (int and float, map and string) are incompatible, maps are not comparable.</summary>
     private static bool Eq(object? arg1, IEnumerable<object?> others)
     {
-        if (arg1 is LabelSet) throw new TemplateCallException("invalid type for comparison");
         var k1 = BasicKind(arg1);
         foreach (var arg in others)
         {
@@ -299,7 +298,8 @@ internal static partial class TemplateFunctions
                     Kind.Int => (long)arg1! == (long)arg!,
                     Kind.Float => (double)arg1! == (double)arg!,
                     Kind.String => string.Equals((string)arg1!, (string)arg!, StringComparison.Ordinal),
-                    _ => arg1 is null && arg is null,
+                    _ when arg1 is null && arg is null => true,
+                    _ => throw new TemplateCallException($"non-comparable type {GoFmt.Sprintf("%s", [arg])}: {GoFmt.TypeName(arg)}"),
                 };
             }
             if (truth) return true;
