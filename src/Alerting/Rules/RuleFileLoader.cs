@@ -178,8 +178,13 @@ public static partial class RuleFileLoader
 
         string expr = OptionalScalar(f, "expr", source) ?? "";
         if (expr.Length == 0) throw new ConfigException(source, LineOf("expr"), prefix + "field 'expr' must be set in rule");
-        if (PromQlLexicalCheck.FirstProblem(expr) is { } problem)
-            throw new ConfigException(source, Line(f["expr"].Value.Start), prefix + "could not parse expression: " + problem);
+        if (PromQlLexicalCheck.FirstProblem(expr, out int problemLine) is { } problem)
+        {
+            // In a literal block (expr: |) the expression's lines are the file's lines after the '|'.
+            var exprNode = f["expr"].Value;
+            int fileLine = Line(exprNode.Start) + (exprNode is YamlScalarNode { Style: ScalarStyle.Literal } && problemLine > 0 ? problemLine : 0);
+            throw new ConfigException(source, fileLine, prefix + "could not parse expression: " + problem);
+        }
         expr = expr.Trim();
 
         // Rule labels override group labels.

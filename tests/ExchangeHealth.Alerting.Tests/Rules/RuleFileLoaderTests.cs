@@ -160,7 +160,8 @@ public sealed class RuleFileLoaderTests
         { "unclosed brace", "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: 'x{job=\"a\"'\n", 5, "1:2: parse error: unclosed left brace", true },
         { "unterminated string", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: 'x{job=\"a}'\n", 5, "1:7: parse error: unterminated quoted string", true },
         { "unterminated raw string", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: 'x{job=`a}'\n", 5, "1:7: parse error: unterminated raw string", true },
-        { "multi-line expr", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: |\n          sum(\n            rate(x[5m]\n          )\n", 5, "could not parse expression: 1:4: parse error: unclosed left parenthesis", true },
+        { "multi-line expr", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: |\n          sum(\n            rate(x[5m]\n          )\n", 6, "could not parse expression: 1:4: parse error: unclosed left parenthesis", true },
+        { "multi-line expr, later line", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: |\n          sum(\n            rate(x[5m]))\n          ) > 0\n", 8, "could not parse expression: 3:1: parse error: unexpected right parenthesis ')'", true },
         { "comment-only expr", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: |\n          # nothing here\n", 5, "could not parse expression: no expression found in input", true },
     };
 
