@@ -392,8 +392,7 @@ internal static class GoFmt
         switch (verb)
         {
             case 'v': fmt = 'g'; prec = -1; break;
-            case 'g':
-            case 'G': fmt = (char)verb; prec = -1; break;
+            case 'b' or 'g' or 'G' or 'x' or 'X': fmt = (char)verb; prec = -1; break;
             case 'f':
             case 'F': fmt = 'f'; prec = 6; break;
             case 'e':
@@ -403,7 +402,12 @@ internal static class GoFmt
                 return;
         }
         if (f.PrecPresent) prec = f.Prec;
-        string num = GoFloat.Format(v, fmt, prec);
+        string num = fmt switch
+        {
+            'x' or 'X' => GoFloat.FormatHex(v, fmt == 'X', prec),
+            'b' => GoFloat.FormatBinary(v),
+            _ => GoFloat.Format(v, fmt, prec),
+        };
         char sign = '+';
         if (num[0] is '-' or '+')
         {
@@ -420,13 +424,7 @@ internal static class GoFmt
             Pad(sb, text, g);
             return;
         }
-        if (f.Sharp && verb != 'v')
-        {
-            // '#' keeps the decimal point: add one when the number has none.
-            int e = num.IndexOfAny(['e', 'E']);
-            string mant = e >= 0 ? num[..e] : num;
-            if (!mant.Contains('.', StringComparison.Ordinal)) num = mant + "." + (e >= 0 ? num[e..] : "");
-        }
+        if (f.Sharp && fmt != 'b') num = Sharpen(num, fmt, prec);
         if (f.Plus || sign != '+')
         {
             if (f.Zero && f.WidPresent && f.Wid > num.Length + 1)
@@ -438,6 +436,39 @@ internal static class GoFmt
             return;
         }
         Pad(sb, num, f);
+    }
+
+    /// <summary>The <c>#</c> flag on floats (Go's <c>fmt.fmtFloat</c>): always a decimal point; %g, %v and %x keep trailing zeros up to the precision (6 by default).</summary>
+    private static string Sharpen(string num, char fmt, int prec)
+    {
+        int digits = fmt is 'g' or 'G' or 'x' ? (prec == -1 ? 6 : prec) : 0;
+        string tail = "";
+        bool hasPoint = false, sawNonzero = false;
+        for (int i = 0; i < num.Length; i++)
+        {
+            char c = num[i];
+            if (c == '.')
+            {
+                hasPoint = true;
+                continue;
+            }
+            if (c is 'p' or 'P' || (c is 'e' or 'E' && fmt is not ('x' or 'X')))
+            {
+                tail = num[i..];
+                num = num[..i];
+                break;
+            }
+            if (c != '0') sawNonzero = true;
+            if (sawNonzero) digits--;
+        }
+        var sb = new StringBuilder(num);
+        if (!hasPoint)
+        {
+            if (num == "0") digits--;
+            sb.Append('.');
+        }
+        if (digits > 0) sb.Append('0', digits);
+        return sb.Append(tail).ToString();
     }
 
     /// <summary>Go's <c>strconv.Quote</c> (or <c>QuoteToASCII</c>).</summary>

@@ -340,10 +340,7 @@ internal sealed class TemplateParser
         if (underscores)
         {
             // Go: '_' only between digits (or right after a base prefix).
-            string digitsOnly = numBase == 10 ? s : "0" + s[2..];
-            if (s.Contains("__", StringComparison.Ordinal) || s.EndsWith('_') || s.Contains("_.", StringComparison.Ordinal)
-                || s.Contains("._", StringComparison.Ordinal) || digitsOnly.StartsWith('_'))
-                throw new TemplateSyntaxException(t.Pos, $"illegal number syntax: \"{text}\"");
+            if (!TemplateFunctions.UnderscoreOk(s)) throw new TemplateSyntaxException(t.Pos, $"illegal number syntax: \"{text}\"");
             body = body.Replace("_", "", StringComparison.Ordinal);
         }
         bool isFloatSyntax = numBase == 10 && lower.IndexOfAny(['.', 'e']) >= 0;
