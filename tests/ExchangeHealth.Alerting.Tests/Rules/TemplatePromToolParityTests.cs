@@ -104,6 +104,11 @@ public sealed class TemplatePromToolParityTests
         "{{ printf \"%.0f %.0f %.0f %.0f\" 0.5 1.5 2.5 -0.5 }}",
         "{{ printf \"%.3e|%.0e|%#.0e|%#g\" 123456.0 5.5 5.5 1.0 }}",
         "{{ -0.0 }} {{ printf \"%v %.1f\" -0.0 -0.0 }}",
+        "{{ printf \"%T %T %T %T %T\" 1 1.5 \"s\" true $labels }}",
+        "{{ printf \"%#v|%#v|%#v|%#v|%#v|%#v|%#v\" 1.0 \"s\" 3 1e6 $labels 0.5 true }}",
+        "{{ printf \"%+v|%+v|% v|%+d|%+s\" 5 2.5 3 5 \"x\" }}",
+        "{{ printf \"%p|%[2]d %[1]d|%w|%[3]d|%[0]d|%[x]d|%[1]*d|%.[2]*f|%[1]2d\" 1 2 }}",
+        "{{ printf \"%[2]s%[1]s %s\" \"a\" \"b\" \"c\" }}|{{ printf \"%d %d\" 1 2 3 }}|{{ printf \"%.\" }}|{{ printf \"%*d\" \"x\" 5 }}",
     ];
 
     [Fact]

@@ -20,8 +20,8 @@ namespace ExchangeHealth.Alerting.Rules;
 /// <c>{{ else if }}</c>, <c>{{ else }}</c>, <c>{{ end }}</c>.</para>
 /// <para>Functions: Prometheus's <c>humanize</c>, <c>humanize1024</c>, <c>humanizeDuration</c>,
 /// <c>humanizePercentage</c>, <c>humanizeTimestamp</c>, <c>toUpper</c>, <c>toLower</c>,
-/// <c>title</c>, and Go's <c>printf</c> (verbs <c>%s %d %f %.Nf %g %e %v %q %x %%</c> with flags,
-/// width and precision), <c>print</c>, <c>index</c>, <c>len</c>, <c>not</c>, <c>and</c>, <c>or</c>,
+/// <c>title</c>, and Go's <c>printf</c> (verbs <c>%v %T %s %q %d %b %o %x %X %c %U %t %e %f %g %%</c>
+/// with flags, width, precision, <c>*</c> and <c>%[n]</c> argument indexes), <c>print</c>, <c>index</c>, <c>len</c>, <c>not</c>, <c>and</c>, <c>or</c>,
 /// <c>eq ne lt le gt ge</c> (Go semantics: comparing an int literal with the float
 /// <c>$value</c> is an error, write <c>5.0</c>).</para>
 /// <para>Anything else (<c>query</c>, <c>range</c>, <c>with</c>, <c>template</c>,
