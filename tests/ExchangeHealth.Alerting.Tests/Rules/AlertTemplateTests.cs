@@ -139,3 +139,46 @@ public sealed class AlertTemplateTests
         Assert.Equal(expected, GoFloat.Format(value, fmt, prec));
     }
 }
+
+public sealed class AlertTemplateFuzzTests
+{
+    private static readonly string[] Fragments =
+    [
+        "{{", "}}", "{{-", "-}}", " ", "\n", "text", "$labels", "$value", "$x", ":=", "=", "|", "(", ")", ".Labels", ".Value",
+        ".job", "\"str\"", "\"%d %s %.2f %[2]v %*d\"", "`raw`", "'c'", "1", "-2", "3.5", "1e3", "0x1F", "true", "nil", ".",
+        "humanize", "printf", "index", "eq", "gt", "and", "or", "not", "len", "if", "else", "end", "range", "/*", "*/",
+        "toUpper", "humanizeTimestamp", "humanizeDuration", "print", "\\", "\"", "{", "}",
+    ];
+
+    [Fact]
+    public void RandomTemplates_ParseOnlyThrowsFormatException_RenderNeverThrows()
+    {
+        var random = new Random(20261121);
+        var labels = LabelSet.Of("job", "api", "instance", "x:1");
+        int parsed = 0;
+        for (int n = 0; n < 20_000; n++)
+        {
+            int count = random.Next(1, 12);
+            string text = string.Concat(Enumerable.Range(0, count).Select(_ => Fragments[random.Next(Fragments.Length)] + (random.Next(3) == 0 ? " " : "")));
+            AlertTemplate template;
+            try
+            {
+                template = AlertTemplate.Parse(text);
+            }
+            catch (FormatException)
+            {
+                continue;
+            }
+            parsed++;
+            foreach (double value in (double[])[0, -1.5, double.NaN, 1e300])
+            {
+                string rendered = template.Render(labels, value, "Fuzz");
+                // Runtime errors must be Go's (template: ... executing ...), never an internal exception caught as a last resort.
+                bool internalFailure = rendered.StartsWith("<error expanding template: ", StringComparison.Ordinal)
+                    && !rendered.StartsWith("<error expanding template: error executing template __alert_Fuzz: template: __alert_Fuzz:", StringComparison.Ordinal);
+                Assert.False(internalFailure, $"template {text}: {rendered}");
+            }
+        }
+        Assert.True(parsed > 500, $"only {parsed} random templates parsed; the fuzz exercises too little rendering");
+    }
+}

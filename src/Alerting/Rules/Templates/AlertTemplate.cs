@@ -108,10 +108,12 @@ public sealed class AlertTemplate
             return string.Create(CultureInfo.InvariantCulture,
                 $"<error expanding template: error executing template {name}: template: {name}:{line}:{column}: executing \"{name}\" at <{context}>: {e.Message}>");
         }
-        catch (Exception e) when (e is InvalidOperationException or InvalidCastException or ArgumentException or OverflowException or FormatException)
+#pragma warning disable CA1031 // Rendering must never throw: Prometheus also turns any failure into this text.
+        catch (Exception e)
         {
             return $"<error expanding template: {e.Message}>";
         }
+#pragma warning restore CA1031
     }
 
     /// <inheritdoc/>
