@@ -85,6 +85,9 @@ public sealed record ReceiverConfig(string Name, IReadOnlyList<SlackConfig> Slac
     /// <c>send_resolved: false</c> drops the resolved alerts of a mixed receiver itself.
     /// </summary>
     public bool SendResolved => SlackConfigs.Any(s => s.SendResolved) || WebhookConfigs.Any(w => w.SendResolved);
+
+    /// <summary>False for a receiver without any integration: as in Alertmanager it swallows its notifications, and the dispatcher enqueues none.</summary>
+    public bool HasIntegrations => SlackConfigs.Count > 0 || WebhookConfigs.Count > 0;
 }
 
 /// <summary>
