@@ -392,6 +392,31 @@ public sealed class AlertDispatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_WithoutSendResolved_ARefireAfterTheRestartIsNew()
+    {
+        const string quiet = "send_resolved: false}]";
+        string yaml = Base.Replace("'http://127.0.0.1:1/hook'}]", "'http://127.0.0.1:1/hook', " + quiet, StringComparison.Ordinal);
+        var first = Dispatcher(yaml);
+        var a = Firing(T0, "alertname", "EngineDown");
+        await first.IngestAsync([a]);
+        await At(first, S(30));
+        _time.Advance(M(1));
+        await first.IngestAsync([Resolved(a, _time.GetUtcNow())]);
+        await At(first, S(30) + M(5));               // resolved: nothing sent, nothing logged
+        Assert.Single(_sink.Notifications);
+        first.Dispose();
+        _dispatchers.Remove(first);
+
+        // The log's last entry still lists the alert as firing; the new episode started after it.
+        _time.Advance(T0 + M(10) - _time.GetUtcNow());
+        var second = Dispatcher(yaml);
+        await second.IngestAsync([Firing(T0 + M(10), "alertname", "EngineDown")]);
+        await At(second, M(10) + S(30));
+        Assert.Equal(2, _sink.Notifications.Count);
+        Assert.Equal(NotificationKind.New, Last.Kind);
+    }
+
+    [Fact]
     public async Task SinkFailure_KeepsTheAlerts_AndTheNextFlushDelivers()
     {
         var d = Dispatcher(Base);
