@@ -74,8 +74,8 @@ public sealed record AlertGroupView(string Receiver, string GroupKey, string Rou
 /// sent and the group starts afresh (<see cref="NotificationKind.New"/>) when it fires again; as
 /// Alertmanager records that in its log only, this process remembers it in memory and, after a
 /// restart, treats a last notification older than every firing alert as a past episode.</item>
-/// <item>A receiver without integrations (Alertmanager's usual <c>null</c> receiver, e.g. for a
-/// Watchdog alert) gets no notifications; its groups are still kept and shown.</item>
+/// <item>Every receiver gets its notifications, also one without integrations (Alertmanager
+/// would drop them: its "null" receiver); the monitor host prints those on the console.</item>
 /// <item>An alert received without an end time resolves when it is not received again within
 /// <c>resolve_timeout</c> (producers re-send firing alerts, as Prometheus does every minute).</item>
 /// </list>
@@ -334,8 +334,7 @@ public sealed class AlertDispatcher : IDisposable
             .ToList();
 
         bool handled = true;
-        // A receiver without integrations swallows notifications (Alertmanager's "null" receiver).
-        if (kept.Count > 0 && receiver.HasIntegrations)
+        if (kept.Count > 0)
         {
             try
             {

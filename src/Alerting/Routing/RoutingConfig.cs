@@ -86,7 +86,7 @@ public sealed record ReceiverConfig(string Name, IReadOnlyList<SlackConfig> Slac
     /// </summary>
     public bool SendResolved => SlackConfigs.Any(s => s.SendResolved) || WebhookConfigs.Any(w => w.SendResolved);
 
-    /// <summary>False for a receiver without any integration: as in Alertmanager it swallows its notifications, and the dispatcher enqueues none.</summary>
+    /// <summary>False for a receiver without any integration (Alertmanager drops its notifications; the dispatcher still enqueues them and the monitor host prints them on the console).</summary>
     public bool HasIntegrations => SlackConfigs.Count > 0 || WebhookConfigs.Count > 0;
 }
 

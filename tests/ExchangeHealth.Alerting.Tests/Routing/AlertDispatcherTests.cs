@@ -257,18 +257,19 @@ public sealed class AlertDispatcherTests : IDisposable
     }
 
     [Fact]
-    public async Task ReceiverWithoutIntegrations_SwallowsNotifications()
+    public async Task ReceiverWithoutIntegrations_StillGetsItsNotifications()
     {
+        // The monitor host prints such receivers' notifications on the console.
         var d = Dispatcher("""
             route:
               receiver: team
-              routes: [{matchers: [alertname=Watchdog], receiver: 'null'}]
-            receivers: [{name: team, webhook_configs: [$H]}, {name: 'null'}]
+              routes: [{matchers: [alertname=Watchdog], receiver: console}]
+            receivers: [{name: team, webhook_configs: [$H]}, {name: console}]
             """);
         await d.IngestAsync([Firing(T0, "alertname", "Watchdog"), Firing(T0, "alertname", "EngineDown")]);
         await At(d, S(30));
-        Assert.Equal("team", Assert.Single(_sink.Notifications).Receiver);
-        Assert.Equal(["null"], d.GetAlerts().Single(v => v.Alert.Name == "Watchdog").Receivers);
+        Assert.Equal(["console", "team"], _sink.Notifications.Select(n => n.Receiver).Order(StringComparer.Ordinal));
+        Assert.Equal(["console"], d.GetAlerts().Single(v => v.Alert.Name == "Watchdog").Receivers);
     }
 
     [Fact]

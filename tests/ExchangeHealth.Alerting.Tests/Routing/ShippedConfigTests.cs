@@ -20,11 +20,9 @@ public class ShippedConfigTests
     {
         var c = RoutingConfig.Load(RepoFile("config/alertmanager.yml"));
         string Receivers(params string[] labels) => string.Join(",", c.Root.Match(LabelSet.Of(labels)).Select(r => r.Receiver));
-        Assert.Equal("null", Receivers("alertname", "Watchdog"));
         Assert.Equal("exchange-oncall", Receivers("alertname", "SloBurn", "severity", "page", "market", "BTC-USD"));
         Assert.Equal("exchange-alerts", Receivers("alertname", "SloBurn", "severity", "ticket"));
         Assert.Equal("exchange-alerts", Receivers("alertname", "Unlabelled"));
-        Assert.False(c.Receiver("null").HasIntegrations);
         Assert.Equal(TimeSpan.FromMinutes(15), Assert.Single(c.Receiver("exchange-oncall").SlackConfigs).EscalateAfter);
         Assert.Single(c.InhibitRules);
     }
