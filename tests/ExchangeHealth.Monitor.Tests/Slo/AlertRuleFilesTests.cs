@@ -125,4 +125,26 @@ public class AlertRuleFilesTests
         foreach (string expected in new[] { "prometheus/v1", "slo:sli_error:ratio_rate5m", "page-fast", "14.4x", "min_events", "group_by", "--check", "--inhibit-out", "Exit codes" })
             Assert.Contains(expected, stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void EveryAlert_HasSeveritySummaryDescriptionAndARunbookSectionThatExists()
+    {
+        var anchors = File.ReadAllLines(SloTestSupport.Repo("docs", "runbooks.md"))
+            .Where(l => l.StartsWith('#'))
+            .Select(l => new string(l.TrimStart('#').Trim().ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c is ' ' or '-' or '_').ToArray()).Replace(' ', '-'))
+            .ToHashSet(StringComparer.Ordinal);
+        var alerts = Directory.GetFiles(SloTestSupport.Repo("alert-rules"), "*.yml")
+            .SelectMany(f => SloTestSupport.ParseRuleFile(File.ReadAllText(f))).Where(r => r.Alert is not null).ToList();
+        Assert.Contains(alerts, a => a.Alert == "EngineDown");
+        Assert.Contains(alerts, a => a.Alert == "CanaryBudgetBurnSLIAbsent");
+        foreach (var alert in alerts)
+        {
+            Assert.True(alert.Labels.ContainsKey("severity"), alert.Alert);
+            Assert.True(alert.Annotations.ContainsKey("summary") && alert.Annotations.ContainsKey("description"), alert.Alert);
+            string url = alert.Annotations["runbook_url"];
+            Assert.StartsWith("docs/runbooks.md#", url, StringComparison.Ordinal);
+            Assert.True(anchors.Contains(url["docs/runbooks.md#".Length..]), $"{alert.Alert}: {url} has no section in docs/runbooks.md");
+        }
+        Assert.Contains("sli-absent-alerts", anchors);
+    }
 }
