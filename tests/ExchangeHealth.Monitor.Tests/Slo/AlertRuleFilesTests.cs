@@ -118,6 +118,18 @@ public class AlertRuleFilesTests
     }
 
     [Fact]
+    public void Cli_OutputPathHoldsAHandWrittenFile_RefusesToOverwrite()
+    {
+        using var dir = new SloTempDirectory();
+        File.Copy(SloTestSupport.Repo("slos", "exchange.yml"), dir.Write("slos/exchange.yml", ""), overwrite: true);
+        string mine = dir.Write("alert-rules/slo-exchange.rules.yml", "# my own rules\ngroups: []\n");
+        var (code, _, stderr) = SloTestSupport.RunExh(dir.Path, "slo", "generate");
+        Assert.Equal(2, code);
+        Assert.Contains("slo-exchange.rules.yml: exists and was not written by exh slo generate", stderr, StringComparison.Ordinal);
+        Assert.Equal("# my own rules\ngroups: []\n", File.ReadAllText(mine));
+    }
+
+    [Fact]
     public void Cli_Help_TeachesTheFormatTiersAndExtensions()
     {
         var (code, stdout, _) = SloTestSupport.RunExh(SloTestSupport.Repo(), "slo", "generate", "--help");
