@@ -28,9 +28,13 @@ public class AlertRuleFilesTests
     {
         var tests = Directory.GetFiles(SloTestSupport.Repo("alert-rules", "tests"), "*.yml").Order(StringComparer.Ordinal).ToList();
         Assert.True(tests.Count >= 2, "expected the engine and the SLO rule tests");
-        var (code, output) = PromTool.Run(["test", "rules", .. tests]);
-        Assert.True(code == 0, output);
-        Assert.Equal(tests.Count, output.Split("SUCCESS").Length - 1);
+        foreach (string test in tests)
+        {
+            // One file per promtool run: each gets the tool's whole time limit on a busy machine.
+            var (code, output) = PromTool.Run(["test", "rules", test]);
+            Assert.True(code == 0, $"{test}:\n{output}");
+            Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
