@@ -6,8 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 
 # Debian packages the tests need (real components, not mocks): prometheus (with promtool) for the
-# telemetry tests, which run a real Prometheus server and `promtool check metrics`.
-packages=(prometheus)
+# telemetry tests, which run a real Prometheus server and `promtool check metrics`;
+# prometheus-alertmanager for the webhook tests, which parse real Alertmanager webhook posts.
+packages=(prometheus prometheus-alertmanager)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
