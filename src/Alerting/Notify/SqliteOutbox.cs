@@ -114,6 +114,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     {
         ArgumentNullException.ThrowIfNull(notification);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -189,11 +190,11 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $at, last_error = NULL WHERE id = $id AND state = 'pending'",
             id, cancellationToken, ("$at", deliveredAt.ToUnixTimeMilliseconds()));
 
-    /// <summary>Counts a failed attempt of a pending entry and schedules the next at <paramref name="nextAttemptAt"/>; false when it was not pending.</summary>
+    /// <summary>Counts a failed attempt of a pending entry and schedules the next at <paramref name="nextAttemptAt"/> (rounded up to the millisecond: never earlier); false when it was not pending.</summary>
     public Task<bool> MarkRetryAsync(long id, string error, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
         UpdateAsync(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $error, next_attempt_at = $next WHERE id = $id AND state = 'pending'",
-            id, cancellationToken, ("$error", error ?? ""), ("$next", nextAttemptAt.ToUnixTimeMilliseconds()));
+            id, cancellationToken, ("$error", error ?? ""), ("$next", CeilingMs(nextAttemptAt)));
 
     /// <summary>Gives up on a pending entry (one more attempt counted); false when it was not pending.</summary>
     public Task<bool> MarkDeadAsync(long id, string error, CancellationToken cancellationToken = default) =>
@@ -254,6 +255,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
 
     private async Task<bool> UpdateAsync(string sql, long id, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
+        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
@@ -294,4 +296,10 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     }
 
     private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static long CeilingMs(DateTimeOffset t)
+    {
+        long ms = t.ToUnixTimeMilliseconds();
+        return DateTimeOffset.FromUnixTimeMilliseconds(ms) < t ? ms + 1 : ms;
+    }
 }
