@@ -237,6 +237,26 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
         return list.Count == 0 ? null : list[0];
     }
 
+    /// <summary>
+    /// Deletes delivered and dead entries created before <paramref name="before"/>, except the
+    /// last entry of each (receiver, group key), which stays as the notification log
+    /// (<see cref="GetLastAsync"/>). Pending entries are never deleted.
+    /// </summary>
+    /// <returns>The number of entries deleted.</returns>
+    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        await using var c = _db.Open();
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            DELETE FROM outbox
+            WHERE state <> 'pending' AND created_at < $before
+              AND sequence < (SELECT MAX(p.sequence) FROM outbox p WHERE p.receiver = outbox.receiver AND p.group_key = outbox.group_key)
+            """;
+        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops raising <see cref="Enqueued"/>; the database stays usable by other owners.</summary>
     public void Dispose()
     {
