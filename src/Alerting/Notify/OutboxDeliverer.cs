@@ -183,7 +183,19 @@ public sealed class OutboxDeliverer : IDisposable
             else if (due.Count > 1)
             {
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken };
-                await Parallel.ForEachAsync(due, parallel, async (entry, ct) => await DeliverOneAsync(entry, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                await Parallel.ForEachAsync(due, parallel, async (entry, ct) =>
+                {
+                    try
+                    {
+                        await DeliverOneAsync(entry, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                    {
+                        // e.g. the database was unavailable while recording the outcome: the entry stays
+                        // pending and is tried again; the other deliveries of the round go on
+                        _logger.LogError(e, "Delivering notification {DedupKey} failed", entry.DedupKey);
+                    }
+                }).ConfigureAwait(false);
             }
             _metrics?.SetOutboxDepth(await _outbox.CountPendingAsync(CancellationToken.None).ConfigureAwait(false));
             return due.Count;
