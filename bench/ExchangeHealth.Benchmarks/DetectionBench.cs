@@ -130,9 +130,8 @@ public sealed class DetectionBench(int runs, bool includeDefault, TextWriter? pr
                     var d = await slack.WaitForRequestAsync(r => r.Method == "am-default", TimeSpan.FromSeconds(150)).ConfigureAwait(false);
                     @default = Seconds(killedAt, d.ArrivedTimestamp);
                 }
-                var upZero = await promTuned.QueryAsync("timestamp(up{job=\"exh-engine\"} == 0)", ct).ConfigureAwait(false);
                 progress?.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  diagnostics: up==0 sample {(upZero.Count > 0 ? (DateTimeOffset.FromUnixTimeMilliseconds((long)(upZero[0].Value * 1000)) - killedWall).TotalSeconds : double.NaN):F2} s after kill (latest), our firing evaluation at {(firstFiringTs - killedWall).TotalSeconds:F2} s (ran {Seconds(killedAt, firstFiring):F2} s), Slack {Seconds(killedAt, ours.ArrivedTimestamp):F2} s"));
+                    $"  ours: first firing evaluation at {(firstFiringTs - killedWall).TotalSeconds:F2} s after the kill (it ran at {Seconds(killedAt, firstFiring):F2} s), Slack request at {Seconds(killedAt, ours.ArrivedTimestamp):F2} s"));
                 return new DetectionRun(Seconds(killedAt, ours.ArrivedTimestamp), Seconds(killedAt, tuned.ArrivedTimestamp), @default);
             }
             finally
