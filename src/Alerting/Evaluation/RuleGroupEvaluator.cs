@@ -39,6 +39,7 @@ public sealed class RuleGroupEvaluator
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly object _stateLock = new();
     private string _savedSignature = "";
+    private string _lastErrors = "";
 
     /// <summary>Creates the evaluator and restores the group's persisted alerts younger than <see cref="OutageTolerance"/>.</summary>
     /// <param name="group">The group.</param>
@@ -168,7 +169,14 @@ public sealed class RuleGroupEvaluator
             SaveIfChanged(persisted);
             var evaluation = new GroupEvaluation(ts, Stopwatch.GetElapsedTime(start), errors.Count, unreachable, errors, alerts);
             LastEvaluation = evaluation;
-            foreach (var e in errors) _log.LogWarning("rule group {Group}: evaluation at {Time:O} failed: {Error}", Key, ts, e);
+            // Log a failure streak once (and when its errors change) and its end, not every tick.
+            string errorText = string.Join("; ", errors);
+            if (errorText != _lastErrors)
+            {
+                if (errors.Count > 0) _log.LogWarning("rule group {Group}: {Count} of {Rules} rules failed at {Time:O}: {Error}", Key, errors.Count, Rules.Count, ts, errorText);
+                else _log.LogInformation("rule group {Group}: evaluations succeed again at {Time:O}", Key, ts);
+                _lastErrors = errorText;
+            }
             return evaluation;
         }
         finally
