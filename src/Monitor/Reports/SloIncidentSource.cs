@@ -60,7 +60,7 @@ public interface ISloIncidentSource
 /// together for BTC-USD are one incident, with severity page.
 /// </summary>
 /// <remarks>
-/// Episodes are found with a <c>query_range</c> of <c>count_over_time(ALERTS{...}[step])</c> at a
+/// Episodes are found with a <c>query_range</c> of <c>count_over_time(ALERTS{...}[step - 1ms])</c> at a
 /// step of at most 10,000 points over the range (5 min over 30 days): a step with any firing
 /// sample is "firing", which needs no staleness marker and misses no short alert. The start and
 /// end are then refined to 1 s (step/300 for steps above 5 min) with a second query over the first
@@ -108,7 +108,7 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
         var first = end - step * n; // grid ends exactly at end; the first window may start up to one step before start
         string selector = Selector(slo.Id, LabelSet.Empty);
         var series = await _prometheus.QueryRangeAsync(
-            $"count_over_time(ALERTS{selector}[{Seconds(step)}])", first, end, step, cancellationToken: cancellationToken).ConfigureAwait(false);
+            $"count_over_time(ALERTS{selector}[{JustUnder(step)}])", first, end, step, cancellationToken: cancellationToken).ConfigureAwait(false);
 
         // Per incident series: firing steps (window end times) and what fired in them.
         var byIdentity = new Dictionary<LabelSet, SortedDictionary<DateTimeOffset, HashSet<(string Alert, string Severity)>>>();
@@ -161,7 +161,7 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
         var coarseStart = firstStep - step;
         if (step <= TimeSpan.FromSeconds(15)) return (coarseStart, lastStep);
         var fine = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(step.TotalSeconds / 300)));
-        string expr = $"count(count_over_time(ALERTS{Selector(slo.Id, identity)}[{Seconds(fine)}]))";
+        string expr = $"count(count_over_time(ALERTS{Selector(slo.Id, identity)}[{JustUnder(fine)}]))";
 
         var startSeries = await _prometheus.QueryRangeAsync(expr, coarseStart + fine, firstStep, fine, cancellationToken: cancellationToken).ConfigureAwait(false);
         var start = startSeries.SelectMany(s => s.Points).Where(p => p.Value > 0).Select(p => p.Time).DefaultIfEmpty(firstStep).Min();
@@ -184,6 +184,14 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
     /// <summary>A PromQL string literal.</summary>
     internal static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal) + "\"";
+
+    /// <summary>
+    /// A range 1 ms shorter than <paramref name="span"/> (<c>299999ms</c> for 5 min), so that the
+    /// windows of consecutive steps do not overlap: Prometheus 2 includes both ends of a range, and a
+    /// sample on a step boundary would otherwise count in two steps (and end an episode one step late).
+    /// </summary>
+    internal static string JustUnder(TimeSpan span) =>
+        Math.Max(1, (long)span.TotalMilliseconds - 1).ToString(CultureInfo.InvariantCulture) + "ms";
 
     /// <summary>A PromQL duration in whole seconds, e.g. <c>300s</c>.</summary>
     internal static string Seconds(TimeSpan span) => ((long)Math.Ceiling(span.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + "s";
