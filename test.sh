@@ -6,9 +6,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 
 # Debian packages the tests need (real components, not mocks): prometheus (with promtool) for the
-# telemetry tests, which run a real Prometheus server and `promtool check metrics`;
-# prometheus-alertmanager (with amtool) for the routing tests, which compare our configuration
-# loader and route tree with `amtool check-config` and `amtool config routes test`.
+# telemetry tests (a real Prometheus server, `promtool check metrics`), the alert-rule tests
+# (`promtool check rules`, `promtool test rules`) and the differential test of our rule evaluation;
+# prometheus-alertmanager (with amtool) for the routing tests (`amtool check-config`,
+# `amtool config routes test`), the SLO inhibition tests and the Alertmanager intake test.
 packages=(prometheus prometheus-alertmanager)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -82,11 +82,11 @@ public sealed class AlertingRuleState
             if (Rule.LabelTemplates.Count > 0)
             {
                 labels = labels.Merge(LabelSet.From(Rule.LabelTemplates.Select(t =>
-                    new KeyValuePair<string, string>(t.Key, t.Value.Render(seriesLabels, sample.Value)))));
+                    new KeyValuePair<string, string>(t.Key, t.Value.Render(seriesLabels, sample.Value, Rule.Name)))));
             }
             labels = labels.With("alertname", Rule.Name);
             var annotations = LabelSet.From(Rule.Annotations.Select(t =>
-                new KeyValuePair<string, string>(t.Key, t.Value.Render(seriesLabels, sample.Value))));
+                new KeyValuePair<string, string>(t.Key, t.Value.Render(seriesLabels, sample.Value, Rule.Name))));
             if (!seen.TryAdd(labels, (annotations, sample.Value)))
             {
                 LastError = "vector contains metrics with the same labelset after applying alert labels";

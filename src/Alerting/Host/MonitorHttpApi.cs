@@ -31,6 +31,9 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
     /// <summary>Largest request body accepted (Alertmanager payloads with many alerts fit).</summary>
     public const long MaxBodyBytes = 4 * 1024 * 1024;
 
+    /// <summary>How long a firing alert received from Alertmanager stays firing without being received again.</summary>
+    public static readonly TimeSpan IntakeFiringLifetime = TimeSpan.FromDays(7);
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -186,8 +189,16 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
         {
             return Error(StatusCodes.Status400BadRequest, e.Field, e.Message);
         }
-        // Tag the source, so routing and the console show where the alert came from.
-        var alerts = payload.ToAlerts().Select(a => a with { Labels = a.Labels.Contains("exh_source") ? a.Labels : a.Labels.With("exh_source", "alertmanager") }).ToList();
+        // Tag the source, so routing and the console show where the alert came from. Alertmanager
+        // owns these alerts' state and announces their resolution (send_resolved), but re-sends a
+        // firing group only every repeat_interval (4 h by default), so our resolve_timeout must not
+        // end them: they stay firing until Alertmanager says resolved, or for 7 days without word.
+        var now = _host.Options.Time.GetUtcNow();
+        var alerts = payload.ToAlerts().Select(a => a with
+        {
+            Labels = a.Labels.Contains("exh_source") ? a.Labels : a.Labels.With("exh_source", "alertmanager"),
+            EndsAt = a.EndsAt ?? now + IntakeFiringLifetime,
+        }).ToList();
         await _host.Dispatcher.IngestAsync(alerts, ct).ConfigureAwait(false);
         return Results.Json(new { accepted = alerts.Count }, Json);
     }

@@ -74,6 +74,8 @@ public sealed record AlertGroupView(string Receiver, string GroupKey, string Rou
 /// sent and the group starts afresh (<see cref="NotificationKind.New"/>) when it fires again; as
 /// Alertmanager records that in its log only, this process remembers it in memory and, after a
 /// restart, treats a last notification older than every firing alert as a past episode.</item>
+/// <item>Every receiver gets its notifications, also one without integrations (Alertmanager
+/// would drop them: its "null" receiver); the monitor host prints those on the console.</item>
 /// <item>An alert received without an end time resolves when it is not received again within
 /// <c>resolve_timeout</c> (producers re-send firing alerts, as Prometheus does every minute).</item>
 /// </list>
@@ -172,6 +174,7 @@ public sealed class AlertDispatcher : IDisposable
         {
             var now = _time.GetUtcNow();
             List<Group> due;
+            InhibitionSnapshot inhibition;
             lock (_lock)
             {
                 due = _groups.Values.Where(g => g.NextFlush <= now).OrderBy(g => g.NextFlush).ThenBy(g => g.Key.GroupKey, StringComparer.Ordinal).ToList();
@@ -180,11 +183,13 @@ public sealed class AlertDispatcher : IDisposable
                     g.HasFlushed = true;
                     g.NextFlush = now + g.Route.Options.GroupInterval;
                 }
+                // One view of the inhibiting alerts for every group flushed at this instant.
+                inhibition = _inhibitor.Snapshot(_alerts.Values.Select(Effective), now);
             }
             foreach (var g in due)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                await FlushGroupAsync(g, now, cancellationToken).ConfigureAwait(false);
+                await FlushGroupAsync(g, now, inhibition, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -286,8 +291,7 @@ public sealed class AlertDispatcher : IDisposable
                 var state = silencedBy.Count > 0 || inhibitedBy.Count > 0 ? AlertViewState.Suppressed : AlertViewState.Active;
                 result.Add(new AlertView(stored.Alert, stored.Fingerprint, state, silencedBy, inhibitedBy, receivers, stored.ReceivedAt));
             }
-            result.Sort((a, b) => string.CompareOrdinal(a.Alert.Labels.ToString(), b.Alert.Labels.ToString()));
-            return result;
+            return result.OrderBy(v => v.Alert.Labels.ToString(), StringComparer.Ordinal).ToList();
         }
     }
 
@@ -312,16 +316,14 @@ public sealed class AlertDispatcher : IDisposable
         _wake.Dispose();
     }
 
-    private async Task FlushGroupAsync(Group group, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task FlushGroupAsync(Group group, DateTimeOffset now, InhibitionSnapshot inhibition, CancellationToken cancellationToken)
     {
         List<(StoredAlert Stored, long Version, Alert Alert)> snapshot;
-        InhibitionSnapshot inhibition;
         ReceiverConfig receiver;
         lock (_lock)
         {
             if (!_groups.TryGetValue(group.Key, out var current) || !ReferenceEquals(current, group)) return;
             snapshot = group.Members.Select(fp => _alerts[fp]).Select(s => (s, s.Version, ForNotification(Effective(s), now))).ToList();
-            inhibition = _inhibitor.Snapshot(_alerts.Values.Select(Effective), now);
             receiver = _config.Receiver(group.Key.Receiver);
         }
 
@@ -472,21 +474,22 @@ public sealed class AlertDispatcher : IDisposable
     // Alertmanager's AlertSlice order: label job, then instance, then the whole label set.
     private static List<Alert> Sorted(IEnumerable<Alert> alerts)
     {
-        var list = alerts.ToList();
-        list.Sort((a, b) =>
+        var list = alerts.Select(a => (Alert: a, Text: a.Labels.ToString())).ToList();
+        list.Sort((x, y) =>
         {
+            LabelSet a = x.Alert.Labels, b = y.Alert.Labels;
             foreach (string key in (ReadOnlySpan<string>)["job", "instance"])
             {
-                bool ai = a.Labels.TryGetValue(key, out string av), bi = b.Labels.TryGetValue(key, out string bv);
+                bool ai = a.TryGetValue(key, out string av), bi = b.TryGetValue(key, out string bv);
                 if (!ai && !bi) continue;
                 if (!ai) return 1;
                 if (!bi) return -1;
                 int c = string.CompareOrdinal(av, bv);
                 if (c != 0) return c;
             }
-            return string.CompareOrdinal(a.Labels.ToString(), b.Labels.ToString());
+            return string.CompareOrdinal(x.Text, y.Text);
         });
-        return list;
+        return list.ConvertAll(x => x.Alert);
     }
 
     private static LabelSet Common(IEnumerable<LabelSet> sets)

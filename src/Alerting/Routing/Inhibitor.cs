@@ -34,11 +34,19 @@ public sealed class Inhibitor
     {
         ArgumentNullException.ThrowIfNull(alerts);
         var firing = alerts.Where(a => a.StatusAt(now) == AlertStatus.Firing).ToList();
-        var perRule = new List<Alert>[_rules.Count];
+        var perRule = new Dictionary<string, List<(Alert Alert, string Fingerprint)>>[_rules.Count];
         for (int i = 0; i < _rules.Count; i++)
         {
             var rule = _rules[i];
-            perRule[i] = firing.Where(a => LabelMatcher.MatchesAll(rule.SourceMatchers, a.Labels)).ToList();
+            var index = new Dictionary<string, List<(Alert, string)>>(StringComparer.Ordinal);
+            foreach (var a in firing)
+            {
+                if (!LabelMatcher.MatchesAll(rule.SourceMatchers, a.Labels)) continue;
+                string key = InhibitionSnapshot.EqualKey(rule.Equal, a.Labels);
+                if (!index.TryGetValue(key, out var list)) index.Add(key, list = []);
+                list.Add((a, a.Fingerprint));
+            }
+            perRule[i] = index;
         }
         return new InhibitionSnapshot(_rules, perRule);
     }
@@ -48,9 +56,10 @@ public sealed class Inhibitor
 public sealed class InhibitionSnapshot
 {
     private readonly IReadOnlyList<InhibitRule> _rules;
-    private readonly List<Alert>[] _sources;
+    // Per rule: the firing sources, indexed by their values of the rule's equal labels.
+    private readonly Dictionary<string, List<(Alert Alert, string Fingerprint)>>[] _sources;
 
-    internal InhibitionSnapshot(IReadOnlyList<InhibitRule> rules, List<Alert>[] sources)
+    internal InhibitionSnapshot(IReadOnlyList<InhibitRule> rules, Dictionary<string, List<(Alert Alert, string Fingerprint)>>[] sources)
     {
         _rules = rules;
         _sources = sources;
@@ -64,31 +73,53 @@ public sealed class InhibitionSnapshot
     {
         ArgumentNullException.ThrowIfNull(target);
         SortedSet<string>? result = null;
+        Visit(target, fp =>
+        {
+            (result ??= new SortedSet<string>(StringComparer.Ordinal)).Add(fp);
+            return true;
+        });
+        return result is null ? [] : [.. result];
+    }
+
+    /// <summary>True when <see cref="InhibitedBy"/> is not empty (stops at the first inhibiting alert).</summary>
+    public bool IsInhibited(LabelSet target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        bool found = false;
+        Visit(target, _ =>
+        {
+            found = true;
+            return false;
+        });
+        return found;
+    }
+
+    // Calls onSource with each inhibiting source's fingerprint while it returns true.
+    private void Visit(LabelSet target, Func<string, bool> onSource)
+    {
         for (int i = 0; i < _rules.Count; i++)
         {
             var rule = _rules[i];
             if (!LabelMatcher.MatchesAll(rule.TargetMatchers, target)) continue;
+            if (!_sources[i].TryGetValue(EqualKey(rule.Equal, target), out var candidates)) continue;
             bool excludeTwoSided = LabelMatcher.MatchesAll(rule.SourceMatchers, target);
-            foreach (var source in _sources[i])
+            foreach (var (source, fingerprint) in candidates)
             {
-                if (!EqualLabels(rule.Equal, source.Labels, target)) continue;
                 if (excludeTwoSided && LabelMatcher.MatchesAll(rule.TargetMatchers, source.Labels)) continue;
                 if (source.Labels == target) continue;
-                (result ??= new SortedSet<string>(StringComparer.Ordinal)).Add(source.Fingerprint);
+                if (!onSource(fingerprint)) return;
             }
         }
-        return result is null ? [] : [.. result];
     }
 
-    /// <summary>True when <see cref="InhibitedBy"/> is not empty.</summary>
-    public bool IsInhibited(LabelSet target) => InhibitedBy(target).Count > 0;
-
-    private static bool EqualLabels(IReadOnlyList<string> equal, LabelSet source, LabelSet target)
+    // The values of the equal labels ("" when absent, so both absent is equal), joined by a
+    // separator that cannot occur in valid UTF-8 label values.
+    internal static string EqualKey(IReadOnlyList<string> equal, LabelSet labels)
     {
-        foreach (string name in equal)
-        {
-            if (!string.Equals(source[name], target[name], StringComparison.Ordinal)) return false;
-        }
-        return true;
+        if (equal.Count == 0) return "";
+        if (equal.Count == 1) return labels[equal[0]];
+        var sb = new System.Text.StringBuilder();
+        foreach (string name in equal) sb.Append(labels[name]).Append('\uffff');
+        return sb.ToString();
     }
 }

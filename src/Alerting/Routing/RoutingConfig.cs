@@ -85,6 +85,9 @@ public sealed record ReceiverConfig(string Name, IReadOnlyList<SlackConfig> Slac
     /// <c>send_resolved: false</c> drops the resolved alerts of a mixed receiver itself.
     /// </summary>
     public bool SendResolved => SlackConfigs.Any(s => s.SendResolved) || WebhookConfigs.Any(w => w.SendResolved);
+
+    /// <summary>False for a receiver without any integration (Alertmanager drops its notifications; the dispatcher still enqueues them and the monitor host prints them on the console).</summary>
+    public bool HasIntegrations => SlackConfigs.Count > 0 || WebhookConfigs.Count > 0;
 }
 
 /// <summary>

@@ -13,7 +13,15 @@ namespace ExchangeHealth.Alerting.Rules;
 internal static class PromQlLexicalCheck
 {
     /// <summary>The first problem of <paramref name="expr"/>, or null when none was found.</summary>
-    public static string? FirstProblem(string expr)
+    /// <param name="expr">The expression.</param>
+    /// <param name="line">The 1-based line of the problem within the expression; 0 when it has no position.</param>
+    public static string? FirstProblem(string expr, out int line)
+    {
+        line = 0;
+        return Check(expr, ref line);
+    }
+
+    private static string? Check(string expr, ref int problemLine)
     {
         var open = new Stack<(char Char, int Pos)>();
         bool anyToken = false;
@@ -39,7 +47,7 @@ internal static class PromQlLexicalCheck
                     int start = i++;
                     while (true)
                     {
-                        if (i >= expr.Length || expr[i] == '\n') return At(expr, start, "unterminated quoted string");
+                        if (i >= expr.Length || expr[i] == '\n') return At(expr, start, "unterminated quoted string", ref problemLine);
                         if (expr[i] == '\\') { i += 2; continue; }
                         if (expr[i++] == c) break;
                     }
@@ -48,7 +56,7 @@ internal static class PromQlLexicalCheck
                 case '`':
                 {
                     int close = expr.IndexOf('`', i + 1);
-                    if (close < 0) return At(expr, i, "unterminated raw string");
+                    if (close < 0) return At(expr, i, "unterminated raw string", ref problemLine);
                     i = close + 1;
                     continue;
                 }
@@ -62,7 +70,7 @@ internal static class PromQlLexicalCheck
                     {
                         string what = c switch { ')' => "right parenthesis", ']' => "right bracket", _ => "right brace" };
                         string more = open.Count == 0 ? "" : $" ({Name(open.Peek().Char)} opened at {Position(expr, open.Peek().Pos)} is not closed)";
-                        return At(expr, i, $"unexpected {what} '{c}'{more}");
+                        return At(expr, i, $"unexpected {what} '{c}'{more}", ref problemLine);
                     }
                     open.Pop();
                     break;
@@ -74,7 +82,7 @@ internal static class PromQlLexicalCheck
         if (open.Count > 0)
         {
             var first = open.Reverse().First();
-            return At(expr, first.Pos, "unclosed " + Name(first.Char));
+            return At(expr, first.Pos, "unclosed " + Name(first.Char), ref problemLine);
         }
         return null;
     }
@@ -86,7 +94,11 @@ internal static class PromQlLexicalCheck
         _ => "left brace",
     };
 
-    private static string At(string expr, int pos, string message) => $"{Position(expr, pos)}: parse error: {message}";
+    private static string At(string expr, int pos, string message, ref int line)
+    {
+        line = 1 + expr.AsSpan(0, Math.Min(pos, expr.Length)).Count('\n');
+        return $"{Position(expr, pos)}: parse error: {message}";
+    }
 
     private static string Position(string expr, int pos)
     {

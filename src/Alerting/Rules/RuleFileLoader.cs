@@ -81,7 +81,7 @@ public static partial class RuleFileLoader
         ArgumentNullException.ThrowIfNull(sourceName);
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
-        catch (YamlException e) { throw new ConfigException(sourceName, Line(e.Start), $"not valid YAML: {YamlMessage(e)}"); }
+        catch (YamlException e) { throw new ConfigException(sourceName, YamlErrorLine(yaml, e), $"not valid YAML: {YamlMessage(e)}"); }
         if (stream.Documents.Count == 0) return [];
         if (stream.Documents.Count > 1) throw new ConfigException(sourceName, Line(stream.Documents[1].RootNode.Start), "a rule file must be a single YAML document");
         var root = stream.Documents[0].RootNode;
@@ -178,8 +178,13 @@ public static partial class RuleFileLoader
 
         string expr = OptionalScalar(f, "expr", source) ?? "";
         if (expr.Length == 0) throw new ConfigException(source, LineOf("expr"), prefix + "field 'expr' must be set in rule");
-        if (PromQlLexicalCheck.FirstProblem(expr) is { } problem)
-            throw new ConfigException(source, Line(f["expr"].Value.Start), prefix + "could not parse expression: " + problem);
+        if (PromQlLexicalCheck.FirstProblem(expr, out int problemLine) is { } problem)
+        {
+            // In a literal block (expr: |) the expression's lines are the file's lines after the '|'.
+            var exprNode = f["expr"].Value;
+            int fileLine = Line(exprNode.Start) + (exprNode is YamlScalarNode { Style: ScalarStyle.Literal } && problemLine > 0 ? problemLine : 0);
+            throw new ConfigException(source, fileLine, prefix + "could not parse expression: " + problem);
+        }
         expr = expr.Trim();
 
         // Rule labels override group labels.
@@ -289,6 +294,21 @@ public static partial class RuleFileLoader
         node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any } s && (string.IsNullOrEmpty(s.Value) || s.Value is "~" or "null" or "Null" or "NULL");
 
     private static int Line(Mark mark) => (int)Math.Min(mark.Line, int.MaxValue);
+
+    /// <summary>The error's line; YamlDotNet puts a tab-indentation error at 1:1, so that one is located here.</summary>
+    private static int YamlErrorLine(string yaml, YamlException e)
+    {
+        if (e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase))
+        {
+            string[] lines = yaml.Split('\n');
+            for (int i = 0; i < lines.Length; i++)
+            {
+                string indent = lines[i][..(lines[i].Length - lines[i].TrimStart(' ', '\t').Length)];
+                if (indent.Contains('\t', StringComparison.Ordinal)) return i + 1;
+            }
+        }
+        return Line(e.Start);
+    }
 
     private static string YamlMessage(YamlException e)
     {

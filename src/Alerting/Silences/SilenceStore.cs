@@ -244,7 +244,13 @@ public sealed class SilenceStore : ISilencer
         using var c = _db.Open();
         var list = ReadAsync(c, null, "WHERE ends_at > $now", p => p.AddWithValue("$now", now.ToUnixTimeMilliseconds()), now, CancellationToken.None)
             .GetAwaiter().GetResult();
-        _cache = list.Select(s => new CachedSilence(s.Id, s.Matchers.Select(m => m.ToLabelMatcher()).ToArray(), s.StartsAt, s.EndsAt)).ToArray();
+        // Silences never change their matchers: reuse the compiled ones of the previous copy.
+        var previous = _cache.ToDictionary(x => x.Id, StringComparer.Ordinal);
+        _cache = list.Select(s => new CachedSilence(
+            s.Id,
+            previous.TryGetValue(s.Id, out var old) ? old.Matchers : s.Matchers.Select(m => m.ToLabelMatcher()).ToArray(),
+            s.StartsAt,
+            s.EndsAt)).ToArray();
     }
 
     private static async Task<List<Silence>> ReadAsync(

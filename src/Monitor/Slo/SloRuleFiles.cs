@@ -44,7 +44,7 @@ public static class SloRuleFiles
     /// <param name="outDirectory">The rule output directory.</param>
     /// <param name="inhibitOut">The inhibition-rule file path.</param>
     /// <returns>The plan.</returns>
-    /// <exception cref="ConfigException">A spec is invalid, there is none, two spec files would write the same rule file, or one <c>sloth_id</c> is defined in two files.</exception>
+    /// <exception cref="ConfigException">A spec is invalid, there is none, two spec files would write the same rule file, one <c>sloth_id</c> is defined in two files, or an output path holds a file that was not generated (hand-written files are never overwritten).</exception>
     public static SloGenerationPlan Plan(string specs, string outDirectory, string inhibitOut)
     {
         ArgumentNullException.ThrowIfNull(specs);
@@ -94,6 +94,12 @@ public static class SloRuleFiles
             "Alertmanager inhibit_rules: an SLO burn-rate alert of a faster tier (exh_tier) mutes the slower",
             "tiers of the same SLO and series (equal sloth_id and the SLO's exh.group_by labels). docs/slo.md",
         ])));
+
+        foreach (var file in files)
+        {
+            if (File.Exists(file.Path) && !IsGenerated(file.Path))
+                throw new ConfigException(file.Path, 0, $"exists and was not written by exh slo generate (its first line is not '{GeneratedMarker} ...'); rename it or the spec, it will not be overwritten");
+        }
 
         var orphans = new List<string>();
         if (Directory.Exists(outDirectory))
@@ -151,7 +157,7 @@ public static class SloRuleFiles
     /// <summary>Whether <paramref name="path"/> starts with <see cref="GeneratedMarker"/>.</summary>
     public static bool IsGenerated(string path)
     {
-        using var reader = new StreamReader(path);
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
         return reader.ReadLine()?.StartsWith(GeneratedMarker, StringComparison.Ordinal) == true;
     }
 

@@ -415,18 +415,25 @@ public static class SloRuleGenerator
             return sb.Append('"').ToString();
         }
 
-        /// <summary>Appends a value after <c>key: </c>: a <c>|-</c> block for multi-line text (each line indented by <paramref name="indent"/>), else a scalar; then a newline.</summary>
+        /// <summary>
+        /// Appends a value after <c>key: </c> and a newline: multi-line text as a literal block
+        /// (<c>|-</c>, or <c>|</c> when it ends with one newline; lines indented by <paramref name="indent"/>),
+        /// anything a block cannot hold exactly (leading or trailing spaces on a line, control
+        /// characters, several final newlines) and single lines as a scalar.
+        /// </summary>
         public static void AppendText(StringBuilder sb, string value, string indent)
         {
-            var lines = value.Split('\n');
-            bool block = lines.Length > 1 && !char.IsWhiteSpace(value[0])
+            bool finalNewline = value.EndsWith('\n') && !value.EndsWith("\n\n", StringComparison.Ordinal);
+            string body = finalNewline ? value[..^1] : value;
+            var lines = body.Split('\n');
+            bool block = (lines.Length > 1 || finalNewline) && body.Length > 0 && !char.IsWhiteSpace(body[0])
                 && lines.All(l => l.Length == 0 || (!char.IsWhiteSpace(l[^1]) && !l.Any(char.IsControl)));
             if (!block)
             {
                 sb.Append(Scalar(value)).Append('\n');
                 return;
             }
-            sb.Append("|-\n");
+            sb.Append(finalNewline ? "|\n" : "|-\n");
             foreach (string line in lines)
             {
                 if (line.Length > 0) sb.Append(indent).Append(line);

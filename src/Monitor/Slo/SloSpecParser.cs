@@ -83,6 +83,11 @@ public static partial class SloSpecParser
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
         catch (YamlException e) { throw new ConfigException(source, (int)e.Start.Line, $"not valid YAML: {e.Message}"); }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some malformed flow collections.
+            throw new ConfigException(source, 0, $"not valid YAML (an unclosed [ or {{?): {e.Message}");
+        }
         var reader = new Reader(source);
         var specs = new List<SloServiceSpec>();
         foreach (var document in stream.Documents)
@@ -136,7 +141,12 @@ public static partial class SloSpecParser
 
     private sealed class Reader(string source)
     {
+        // The key node of every value node seen by Fields, so errors about a key's presence point at the key.
+        private readonly Dictionary<YamlNode, YamlNode> _keyOf = new(ReferenceEqualityComparer.Instance);
+
         private ConfigException Error(YamlNode node, string reason) => new(source, Line(node), reason);
+
+        private ConfigException KeyError(YamlNode value, string reason) => Error(_keyOf.TryGetValue(value, out var key) ? key : value, reason);
 
         private static int Line(YamlNode node) => (int)node.Start.Line;
 
@@ -151,7 +161,7 @@ public static partial class SloSpecParser
             if (version != SloServiceSpec.Version)
                 throw Error(versionNode, $"version: '{version}' is not supported (only \"{SloServiceSpec.Version}\", Sloth's Prometheus spec)");
             if (fields.TryGetValue("slo_plugins", out var plugins))
-                throw Error(plugins, "slo_plugins: Sloth SLO plugins are not supported by exh slo generate (remove the block; the traffic guard, tiers and absent alert are built in, see docs/slo.md)");
+                throw KeyError(plugins, "slo_plugins: Sloth SLO plugins are not supported by exh slo generate (remove the block; the traffic guard, tiers and absent alert are built in, see docs/slo.md)");
             var serviceNode = Required(map, fields, "service", "the spec");
             string service = Scalar(serviceNode, "service");
             if (!IsSafeName(service))
@@ -182,7 +192,7 @@ public static partial class SloSpecParser
             if (!IsSafeName(name))
                 throw Error(nameNode, $"name: '{name}' is not a valid SLO name (letters, digits, '_', '.', '-', starting with a letter or digit; it becomes the sloth_slo label value)");
             if (fields.TryGetValue("plugins", out var plugins))
-                throw Error(plugins, $"SLO '{name}': plugins: Sloth SLO plugins are not supported by exh slo generate");
+                throw KeyError(plugins, $"SLO '{name}': plugins: Sloth SLO plugins are not supported by exh slo generate");
             var objectiveNode = Required(map, fields, "objective", $"SLO '{name}'");
             string objectiveText = Scalar(objectiveNode, "objective");
             if (!double.TryParse(objectiveText, NumberStyles.Float, CultureInfo.InvariantCulture, out double objective) || double.IsNaN(objective))
@@ -205,7 +215,7 @@ public static partial class SloSpecParser
             var map = Mapping(node, $"SLO '{slo}': sli");
             var fields = Fields(map, _sliKeys, $"SLO '{slo}': sli");
             if (fields.TryGetValue("plugin", out var plugin))
-                throw Error(plugin, $"SLO '{slo}': sli.plugin: SLI plugins are not supported by exh slo generate; write the plugin's queries as sli.events (error_query, total_query) or sli.raw (error_ratio_query)");
+                throw KeyError(plugin, $"SLO '{slo}': sli.plugin: SLI plugins are not supported by exh slo generate; write the plugin's queries as sli.events (error_query, total_query) or sli.raw (error_ratio_query)");
             bool hasEvents = fields.TryGetValue("events", out var events), hasRaw = fields.TryGetValue("raw", out var raw);
             if (hasEvents == hasRaw)
                 throw Error(map, $"SLO '{slo}': sli: give exactly one of 'events' (error_query, total_query) or 'raw' (error_ratio_query)");
@@ -384,6 +394,7 @@ public static partial class SloSpecParser
                 if (!known.Contains(key))
                     throw Error(k, $"{where}: unknown key '{key}' (known: {string.Join(", ", known)})");
                 fields[key] = v;
+                _keyOf[v] = k;
             }
             return fields;
         }

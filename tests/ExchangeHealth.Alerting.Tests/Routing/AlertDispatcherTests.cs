@@ -35,9 +35,13 @@ public sealed class AlertDispatcherTests : IDisposable
             webhook_configs: [{url: 'http://127.0.0.1:1/hook'}]
         """;
 
+    /// <summary>Configurations below write <c>$H</c> for a webhook integration.</summary>
+    private static RoutingConfig Config(string yaml) =>
+        RoutingConfig.Parse(yaml.Replace("$H", "{url: 'http://127.0.0.1:1/hook'}", StringComparison.Ordinal), "test.yml");
+
     private AlertDispatcher Dispatcher(string yaml, ISilencer? silencer = null)
     {
-        var d = new AlertDispatcher(RoutingConfig.Parse(yaml, "test.yml"), _sink, silencer, _time);
+        var d = new AlertDispatcher(Config(yaml), _sink, silencer, _time);
         _dispatchers.Add(d);
         return d;
     }
@@ -213,7 +217,7 @@ public sealed class AlertDispatcherTests : IDisposable
                   receiver: exchange
                 - matchers: [severity=page]
                   receiver: never
-            receivers: [{name: default}, {name: pager}, {name: exchange}, {name: never}]
+            receivers: [{name: default, webhook_configs: [$H]}, {name: pager, webhook_configs: [$H]}, {name: exchange, webhook_configs: [$H]}, {name: never, webhook_configs: [$H]}]
             """);
         await d.IngestAsync([Firing(T0, "alertname", "EngineDown", "severity", "page", "team", "exchange")]);
         await At(d, S(30));
@@ -236,7 +240,7 @@ public sealed class AlertDispatcherTests : IDisposable
                   receiver: pager
                   routes:
                     - matchers: [team=exchange]
-            receivers: [{name: default}, {name: pager}]
+            receivers: [{name: default, webhook_configs: [$H]}, {name: pager, webhook_configs: [$H]}]
             """);
         var a = Firing(T0, "alertname", "HighLatency", "severity", "page", "team", "exchange", "market", "BTC-USD");
         var b = Firing(T0, "alertname", "Errors", "severity", "page", "team", "exchange", "market", "BTC-USD");
@@ -250,6 +254,22 @@ public sealed class AlertDispatcherTests : IDisposable
         Assert.Equal("{}/{severity=\"page\"}/{team=\"exchange\"}:{market=\"BTC-USD\"}", n.GroupKey);
         Assert.Equal(2, n.Alerts.Count);
         Assert.Equal(LabelSet.Of("market", "BTC-USD", "severity", "page", "team", "exchange"), n.CommonLabels);
+    }
+
+    [Fact]
+    public async Task ReceiverWithoutIntegrations_StillGetsItsNotifications()
+    {
+        // The monitor host prints such receivers' notifications on the console.
+        var d = Dispatcher("""
+            route:
+              receiver: team
+              routes: [{matchers: [alertname=Watchdog], receiver: console}]
+            receivers: [{name: team, webhook_configs: [$H]}, {name: console}]
+            """);
+        await d.IngestAsync([Firing(T0, "alertname", "Watchdog"), Firing(T0, "alertname", "EngineDown")]);
+        await At(d, S(30));
+        Assert.Equal(["console", "team"], _sink.Notifications.Select(n => n.Receiver).Order(StringComparer.Ordinal));
+        Assert.Equal(["console"], d.GetAlerts().Single(v => v.Alert.Name == "Watchdog").Receivers);
     }
 
     [Fact]
@@ -373,6 +393,31 @@ public sealed class AlertDispatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_WithoutSendResolved_ARefireAfterTheRestartIsNew()
+    {
+        const string quiet = "send_resolved: false}]";
+        string yaml = Base.Replace("'http://127.0.0.1:1/hook'}]", "'http://127.0.0.1:1/hook', " + quiet, StringComparison.Ordinal);
+        var first = Dispatcher(yaml);
+        var a = Firing(T0, "alertname", "EngineDown");
+        await first.IngestAsync([a]);
+        await At(first, S(30));
+        _time.Advance(M(1));
+        await first.IngestAsync([Resolved(a, _time.GetUtcNow())]);
+        await At(first, S(30) + M(5));               // resolved: nothing sent, nothing logged
+        Assert.Single(_sink.Notifications);
+        first.Dispose();
+        _dispatchers.Remove(first);
+
+        // The log's last entry still lists the alert as firing; the new episode started after it.
+        _time.Advance(T0 + M(10) - _time.GetUtcNow());
+        var second = Dispatcher(yaml);
+        await second.IngestAsync([Firing(T0 + M(10), "alertname", "EngineDown")]);
+        await At(second, M(10) + S(30));
+        Assert.Equal(2, _sink.Notifications.Count);
+        Assert.Equal(NotificationKind.New, Last.Kind);
+    }
+
+    [Fact]
     public async Task SinkFailure_KeepsTheAlerts_AndTheNextFlushDelivers()
     {
         var d = Dispatcher(Base);
@@ -406,14 +451,14 @@ public sealed class AlertDispatcherTests : IDisposable
         Assert.Equal("team", Last.Receiver);
 
         _time.Advance(M(1));
-        d.ReplaceConfig(RoutingConfig.Parse("""
+        d.ReplaceConfig(Config("""
             global: {resolve_timeout: 24h}
             route:
               receiver: team
               group_by: [alertname]
               routes: [{matchers: [severity=page], receiver: pager}]
-            receivers: [{name: team}, {name: pager}]
-            """, "new.yml"));
+            receivers: [{name: team, webhook_configs: [$H]}, {name: pager, webhook_configs: [$H]}]
+            """));
         Assert.Equal(["pager"], Assert.Single(d.GetAlerts()).Receivers);
         await d.FlushDueAsync();                     // the alert is old: the new group flushes at once
         Assert.Equal(2, _sink.Notifications.Count);

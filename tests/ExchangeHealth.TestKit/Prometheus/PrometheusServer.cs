@@ -93,17 +93,29 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// scrape job per entry, named by its key (e.g. <c>exh-engine</c>, <c>exh-canary</c>,
     /// <c>exh-monitor</c>: the job names <c>exh up</c> uses), so rules can select on <c>job</c>.
     /// </summary>
-    public static async Task<PrometheusServer> StartAsync(
+    public static Task<PrometheusServer> StartAsync(
         IReadOnlyDictionary<string, IEnumerable<string>> scrapeJobs,
         TimeSpan scrapeInterval,
         string? ruleFilesDir = null,
+        CancellationToken cancellationToken = default) =>
+        StartAsync(scrapeJobs, scrapeInterval, ruleFilesDir, alertmanagers: null, cancellationToken);
+
+    /// <summary>
+    /// As the overload without <paramref name="alertmanagers"/>, and sends alerts to those
+    /// Alertmanagers (<c>host:port</c>; Prometheus's <c>alerting.alertmanagers</c>).
+    /// </summary>
+    public static async Task<PrometheusServer> StartAsync(
+        IReadOnlyDictionary<string, IEnumerable<string>> scrapeJobs,
+        TimeSpan scrapeInterval,
+        string? ruleFilesDir,
+        IEnumerable<string>? alertmanagers,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scrapeJobs);
         var jobs = scrapeJobs.Select(j => (Job: j.Key, Targets: j.Value.ToList())).ToList();
         if (jobs.Count == 0 || jobs.Exists(j => string.IsNullOrWhiteSpace(j.Job) || j.Targets.Count == 0 || j.Targets.Exists(string.IsNullOrWhiteSpace)))
             throw new ArgumentException("At least one job with non-empty host:port targets is required.", nameof(scrapeJobs));
-        return await StartCoreAsync(jobs, scrapeInterval, ruleFilesDir, [], cancellationToken).ConfigureAwait(false);
+        return await StartCoreAsync(jobs, scrapeInterval, ruleFilesDir, alertmanagers?.ToList(), [], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -129,7 +141,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             throw new ArgumentException("The history must be at least 2 h.", nameof(history));
         // The head is cut into a block once it spans 1.5 x min-block-duration; keep it above the history.
         string blockDuration = ((long)Math.Ceiling(span.TotalHours * 2)).ToString(CultureInfo.InvariantCulture) + "h";
-        return StartCoreAsync([], TimeSpan.FromSeconds(15), ruleFilesDir,
+        return StartCoreAsync([], TimeSpan.FromSeconds(15), ruleFilesDir, null,
             ["--web.enable-remote-write-receiver", "--storage.tsdb.min-block-duration=" + blockDuration,
              "--storage.tsdb.max-block-duration=" + blockDuration, "--storage.tsdb.retention.time=100y"],
             cancellationToken);
@@ -162,6 +174,7 @@ public sealed class PrometheusServer : IAsyncDisposable
         List<(string Job, List<string> Targets)> jobs,
         TimeSpan scrapeInterval,
         string? ruleFilesDir,
+        List<string>? alertmanagers,
         IReadOnlyList<string> extraArguments,
         CancellationToken cancellationToken)
     {
@@ -176,7 +189,7 @@ public sealed class PrometheusServer : IAsyncDisposable
         try
         {
             string configPath = Path.Combine(directory, "prometheus.yml");
-            await File.WriteAllTextAsync(configPath, BuildConfig(jobs, scrapeInterval, ruleFilesDir), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(configPath, BuildConfig(jobs, scrapeInterval, ruleFilesDir, alertmanagers), cancellationToken).ConfigureAwait(false);
 
             // A port picked free can be taken before Prometheus binds it: try a few.
             for (int attempt = 1; ; attempt++)
@@ -423,7 +436,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             TryDeleteDirectory(_directory);
     }
 
-    private static string BuildConfig(List<(string Job, List<string> Targets)> jobs, TimeSpan interval, string? ruleFilesDir)
+    private static string BuildConfig(List<(string Job, List<string> Targets)> jobs, TimeSpan interval, string? ruleFilesDir, List<string>? alertmanagers)
     {
         string duration = FormatDuration(interval);
         var sb = new StringBuilder();
@@ -437,6 +450,11 @@ public sealed class PrometheusServer : IAsyncDisposable
             sb.Append("rule_files:\n");
             sb.Append("  - ").Append(JsonSerializer.Serialize(Path.Combine(dir, "*.yml"))).Append('\n');
             sb.Append("  - ").Append(JsonSerializer.Serialize(Path.Combine(dir, "*.yaml"))).Append('\n');
+        }
+        if (alertmanagers is { Count: > 0 })
+        {
+            sb.Append("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [")
+              .Append(string.Join(", ", alertmanagers.Select(a => JsonSerializer.Serialize(a.Trim())))).Append("]\n");
         }
         sb.Append(jobs.Count == 0 ? "scrape_configs: []\n" : "scrape_configs:\n");
         foreach (var (job, targets) in jobs)

@@ -20,8 +20,8 @@ namespace ExchangeHealth.Alerting.Rules;
 /// <c>{{ else if }}</c>, <c>{{ else }}</c>, <c>{{ end }}</c>.</para>
 /// <para>Functions: Prometheus's <c>humanize</c>, <c>humanize1024</c>, <c>humanizeDuration</c>,
 /// <c>humanizePercentage</c>, <c>humanizeTimestamp</c>, <c>toUpper</c>, <c>toLower</c>,
-/// <c>title</c>, and Go's <c>printf</c> (verbs <c>%s %d %f %.Nf %g %e %v %q %x %%</c> with flags,
-/// width and precision), <c>print</c>, <c>index</c>, <c>len</c>, <c>not</c>, <c>and</c>, <c>or</c>,
+/// <c>title</c>, and Go's <c>printf</c> (verbs <c>%v %T %s %q %d %b %o %x %X %c %U %t %e %f %g %%</c>
+/// with flags, width, precision, <c>*</c> and <c>%[n]</c> argument indexes), <c>print</c>, <c>index</c>, <c>len</c>, <c>not</c>, <c>and</c>, <c>or</c>,
 /// <c>eq ne lt le gt ge</c> (Go semantics: comparing an int literal with the float
 /// <c>$value</c> is an error, write <c>5.0</c>).</para>
 /// <para>Anything else (<c>query</c>, <c>range</c>, <c>with</c>, <c>template</c>,
@@ -103,31 +103,21 @@ public sealed class AlertTemplate
             int lastNewline = before.LastIndexOf('\n');
             int line = 1 + before.Count(c => c == '\n');
             int column = Encoding.UTF8.GetByteCount(lastNewline < 0 ? before : before[(lastNewline + 1)..]);
+            // Go 1.19 (which built Prometheus 2.42 here) prints the whole node, not truncated.
             string context = e.Context;
-            if (Encoding.UTF8.GetByteCount(context) > 20) context = TruncateRunes(context, 20) + "...";
             return string.Create(CultureInfo.InvariantCulture,
                 $"<error expanding template: error executing template {name}: template: {name}:{line}:{column}: executing \"{name}\" at <{context}>: {e.Message}>");
         }
-        catch (Exception e) when (e is InvalidOperationException or InvalidCastException or ArgumentException or OverflowException or FormatException)
+#pragma warning disable CA1031 // Rendering must never throw: Prometheus also turns any failure into this text.
+        catch (Exception e)
         {
             return $"<error expanding template: {e.Message}>";
         }
+#pragma warning restore CA1031
     }
 
     /// <inheritdoc/>
     public override string ToString() => Text;
-
-    private static string TruncateRunes(string s, int runes)
-    {
-        int n = 0, idx = 0;
-        foreach (var r in s.EnumerateRunes())
-        {
-            if (n == runes) break;
-            idx += r.Utf16SequenceLength;
-            n++;
-        }
-        return s[..idx];
-    }
 
     private static (int Line, int Column) LineColumn(string text, int pos)
     {

@@ -87,6 +87,87 @@ internal static class GoFloat
         return sb.ToString();
     }
 
+    /// <summary>
+    /// <c>strconv.FormatFloat(v, 'x' or 'X', prec, 64)</c>: <c>-0x1.yyyyp±dd</c>, shortest when
+    /// <paramref name="prec"/> is -1, else rounded to <paramref name="prec"/> hex digits (ties to even).
+    /// </summary>
+    public static string FormatHex(double v, bool upper, int prec)
+    {
+        if (double.IsNaN(v)) return "NaN";
+        if (double.IsInfinity(v)) return v > 0 ? "+Inf" : "-Inf";
+        var (neg, mant, exp) = Decompose(v);
+        if (mant == 0) exp = 0;
+        // Leading 1 (if any) at bit 60.
+        mant <<= 60 - 52;
+        while (mant != 0 && (mant & (1UL << 60)) == 0)
+        {
+            mant <<= 1;
+            exp--;
+        }
+        if (prec is >= 0 and < 15)
+        {
+            int shift = prec * 4;
+            ulong extra = (mant << shift) & ((1UL << 60) - 1);
+            mant >>= 60 - shift;
+            if ((extra | (mant & 1)) > 1UL << 59) mant++;
+            mant <<= 60 - shift;
+            if ((mant & (1UL << 61)) != 0)
+            {
+                mant >>= 1;
+                exp++;
+            }
+        }
+        string hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+        var sb = new StringBuilder();
+        if (neg) sb.Append('-');
+        sb.Append('0').Append(upper ? 'X' : 'x').Append((char)('0' + (int)((mant >> 60) & 1)));
+        mant <<= 4;
+        if (prec < 0 && mant != 0)
+        {
+            sb.Append('.');
+            while (mant != 0)
+            {
+                sb.Append(hex[(int)((mant >> 60) & 15)]);
+                mant <<= 4;
+            }
+        }
+        else if (prec > 0)
+        {
+            sb.Append('.');
+            for (int i = 0; i < prec; i++)
+            {
+                sb.Append(hex[(int)((mant >> 60) & 15)]);
+                mant <<= 4;
+            }
+        }
+        sb.Append(upper ? 'P' : 'p').Append(exp < 0 ? '-' : '+');
+        exp = Math.Abs(exp);
+        sb.Append(exp < 10 ? "0" + exp.ToString(CultureInfo.InvariantCulture) : exp.ToString(CultureInfo.InvariantCulture));
+        return sb.ToString();
+    }
+
+    /// <summary><c>strconv.FormatFloat(v, 'b', -1, 64)</c>: the mantissa and binary exponent, <c>-ddddp±ddd</c>.</summary>
+    public static string FormatBinary(double v)
+    {
+        if (double.IsNaN(v)) return "NaN";
+        if (double.IsInfinity(v)) return v > 0 ? "+Inf" : "-Inf";
+        var (neg, mant, exp) = Decompose(v);
+        int e = exp - 52;
+        return (neg ? "-" : "") + mant.ToString(CultureInfo.InvariantCulture) + "p" + (e >= 0 ? "+" : "") + e.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Sign, 53-bit mantissa (implicit bit included) and unbiased exponent as strconv's <c>FormatFloat</c> computes them.</summary>
+    private static (bool Neg, ulong Mant, int Exp) Decompose(double v)
+    {
+        ulong bits = BitConverter.DoubleToUInt64Bits(v);
+        bool neg = bits >> 63 != 0;
+        int exp = (int)(bits >> 52) & 0x7FF;
+        ulong mant = bits & ((1UL << 52) - 1);
+        if (exp == 0) exp++;
+        else mant |= 1UL << 52;
+        return (neg, mant, exp - 1023);
+    }
+
     /// <summary>Go's <c>%v</c> of a float64 (<c>strconv.FormatFloat(v, 'g', -1, 64)</c>).</summary>
     public static string FormatV(double v) => Format(v, 'g', -1);
 

@@ -9,8 +9,8 @@ namespace ExchangeHealth.Alerting.Rules;
 /// handles: <see cref="string"/> (Go <c>string</c>), <see cref="long"/> (Go <c>int</c>, from
 /// integer literals), <see cref="double"/> (<c>float64</c>, <c>$value</c>), <see cref="bool"/>,
 /// <see cref="LabelSet"/> (<c>map[string]string</c>, <c>$labels</c>) and null (<c>nil</c>).
-/// Verbs <c>%v %s %q %d %b %o %x %X %c %U %t %e %E %f %F %g %G %%</c> with the flags
-/// <c>+ - # space 0</c>, width and precision; a verb that does not fit the argument prints
+/// Verbs <c>%v %#v %T %s %q %d %b %o %O %x %X %c %U %t %e %E %f %F %g %G %%</c> with the flags
+/// <c>+ - # space 0</c>, width, precision, <c>*</c> and <c>%[n]</c> argument indexes; a verb that does not fit the argument prints
 /// <c>%!d(string=abc)</c>, a missing argument <c>%!d(MISSING)</c>, extra arguments
 /// <c>%!(EXTRA type=value)</c>, all as Go does.
 /// </summary>
@@ -18,7 +18,7 @@ internal static class GoFmt
 {
     private struct Flags
     {
-        public bool Plus, Minus, Sharp, Space, Zero, WidPresent, PrecPresent;
+        public bool Plus, Minus, Sharp, SharpV, Space, Zero, WidPresent, PrecPresent;
         public int Wid, Prec;
     }
 
@@ -54,15 +54,17 @@ internal static class GoFmt
         return sb.ToString();
     }
 
-    /// <summary><c>fmt.Sprintf(format, args...)</c>.</summary>
+    /// <summary><c>fmt.Sprintf(format, args...)</c> (Go's <c>doPrintf</c>, explicit argument indexes <c>%[n]d</c> included).</summary>
     public static string Sprintf(string format, IReadOnlyList<object?> args)
     {
         var sb = new StringBuilder();
         int argNum = 0;
+        bool reordered = false;
         int i = 0;
         int end = format.Length;
         while (i < end)
         {
+            bool goodArgNum = true;
             int lasti = i;
             while (i < end && format[i] != '%') i++;
             if (i > lasti) sb.Append(format, lasti, i - lasti);
@@ -79,45 +81,39 @@ internal static class GoFmt
                 else if (c == ' ') f.Space = true;
                 else break;
             }
+
+            bool afterIndex = ArgNumber(ref argNum, format, ref i, args.Count, ref goodArgNum, ref reordered);
+
             // Width.
             if (i < end && format[i] == '*')
             {
                 i++;
-                if (argNum < args.Count && args[argNum] is long w)
-                {
-                    f.Wid = (int)Math.Clamp(w, -1_000_000, 1_000_000);
-                    f.WidPresent = true;
-                    if (f.Wid < 0) { f.Minus = true; f.Zero = false; f.Wid = -f.Wid; }
-                }
-                else
-                {
-                    sb.Append("%!(BADWIDTH)");
-                }
-                argNum++;
+                (f.Wid, f.WidPresent) = IntFromArg(args, ref argNum);
+                if (!f.WidPresent) sb.Append("%!(BADWIDTH)");
+                if (f.Wid < 0) { f.Wid = -f.Wid; f.Minus = true; f.Zero = false; }
+                afterIndex = false;
             }
             else
             {
                 int start = i;
                 f.Wid = ParseNum(format, ref i);
                 f.WidPresent = i > start;
+                if (afterIndex && f.WidPresent) goodArgNum = false; // "%[3]2d"
             }
+
             // Precision.
-            if (i + 1 <= end && i < end && format[i] == '.')
+            if (i + 1 < end && format[i] == '.')
             {
                 i++;
+                if (afterIndex) goodArgNum = false; // "%[3].2d"
+                afterIndex = ArgNumber(ref argNum, format, ref i, args.Count, ref goodArgNum, ref reordered);
                 if (i < end && format[i] == '*')
                 {
                     i++;
-                    if (argNum < args.Count && args[argNum] is long p && p >= 0)
-                    {
-                        f.Prec = (int)Math.Min(p, 1_000_000);
-                        f.PrecPresent = true;
-                    }
-                    else
-                    {
-                        sb.Append("%!(BADPREC)");
-                    }
-                    argNum++;
+                    (f.Prec, f.PrecPresent) = IntFromArg(args, ref argNum);
+                    if (f.Prec < 0) { f.Prec = 0; f.PrecPresent = false; }
+                    if (!f.PrecPresent) sb.Append("%!(BADPREC)");
+                    afterIndex = false;
                 }
                 else
                 {
@@ -125,6 +121,9 @@ internal static class GoFmt
                     f.PrecPresent = true;
                 }
             }
+
+            if (!afterIndex) ArgNumber(ref argNum, format, ref i, args.Count, ref goodArgNum, ref reordered);
+
             if (i >= end)
             {
                 sb.Append("%!(NOVERB)");
@@ -134,17 +133,30 @@ internal static class GoFmt
             i += char.IsSurrogatePair(format, i) ? 2 : 1;
             if (verb == '%')
             {
-                sb.Append('%');
-                continue;
+                sb.Append('%'); // absorbs no operand, ignores width and precision
             }
-            if (argNum >= args.Count)
+            else if (!goodArgNum)
+            {
+                sb.Append("%!").Append(char.ConvertFromUtf32(verb)).Append("(BADINDEX)");
+            }
+            else if (argNum >= args.Count)
             {
                 sb.Append("%!").Append(char.ConvertFromUtf32(verb)).Append("(MISSING)");
-                continue;
             }
-            PrintArg(sb, args[argNum++], verb, f);
+            else
+            {
+                if (verb == 'v')
+                {
+                    // %#v is Go syntax and %+v adds struct field names: neither is a flag for numbers.
+                    f.SharpV = f.Sharp;
+                    f.Sharp = false;
+                    f.Plus = false;
+                }
+                PrintArg(sb, args[argNum++], verb, f);
+            }
         }
-        if (argNum < args.Count)
+        // Extra operands are reported unless indexes reordered them.
+        if (!reordered && argNum < args.Count)
         {
             sb.Append("%!(EXTRA ");
             for (int k = argNum; k < args.Count; k++)
@@ -162,6 +174,47 @@ internal static class GoFmt
         return sb.ToString();
     }
 
+    /// <summary>Go's <c>argNumber</c>: an explicit <c>[n]</c> index at <paramref name="i"/> selects operand n (1-based).</summary>
+    private static bool ArgNumber(ref int argNum, string format, ref int i, int numArgs, ref bool goodArgNum, ref bool reordered)
+    {
+        if (i >= format.Length || format[i] != '[') return false;
+        reordered = true;
+        // parseArgNumber
+        int index = 0, width = 1;
+        bool ok = false;
+        if (format.Length - i >= 3)
+        {
+            for (int j = i + 1; j < format.Length; j++)
+            {
+                if (format[j] != ']') continue;
+                int k = i + 1;
+                int n = ParseNum(format, ref k);
+                width = j - i + 1;
+                if (k == i + 1 || k != j) { ok = false; break; }
+                index = n - 1;
+                ok = true;
+                break;
+            }
+        }
+        i += width;
+        if (ok && index >= 0 && index < numArgs)
+        {
+            argNum = index;
+            return true;
+        }
+        goodArgNum = false;
+        return ok;
+    }
+
+    /// <summary>Go's <c>intFromArg</c>: an int operand for <c>*</c> width or precision (|n| at most 1e6).</summary>
+    private static (int Value, bool Ok) IntFromArg(IReadOnlyList<object?> args, ref int argNum)
+    {
+        if (argNum >= args.Count) return (0, false);
+        object? a = args[argNum++];
+        if (a is long n && n is >= -1_000_000 and <= 1_000_000) return ((int)n, true);
+        return (0, false);
+    }
+
     private static int ParseNum(string s, ref int i)
     {
         int n = 0;
@@ -175,6 +228,11 @@ internal static class GoFmt
 
     private static void PrintArg(StringBuilder sb, object? arg, int verb, Flags f)
     {
+        if (verb == 'T')
+        {
+            FormatString(sb, TypeName(arg), 's', f);
+            return;
+        }
         switch (arg)
         {
             case null:
@@ -193,6 +251,16 @@ internal static class GoFmt
                 return;
             case string s:
                 FormatString(sb, s, verb, f);
+                return;
+            case LabelSet map when f.SharpV:
+                // Go syntax: map[string]string{"a":"b", "c":"d"}
+                sb.Append("map[string]string{");
+                for (int k = 0; k < map.Count; k++)
+                {
+                    if (k > 0) sb.Append(", ");
+                    sb.Append(Quote(map[k].Key, asciiOnly: false)).Append(':').Append(Quote(map[k].Value, asciiOnly: false));
+                }
+                sb.Append('}');
                 return;
             case LabelSet map:
                 sb.Append("map[");
@@ -248,7 +316,7 @@ internal static class GoFmt
     {
         switch (verb)
         {
-            case 'v' when f.Sharp:
+            case 'v' when f.SharpV:
                 Pad(sb, Quote(s, asciiOnly: false), f);
                 return;
             case 'v':
@@ -392,8 +460,7 @@ internal static class GoFmt
         switch (verb)
         {
             case 'v': fmt = 'g'; prec = -1; break;
-            case 'g':
-            case 'G': fmt = (char)verb; prec = -1; break;
+            case 'b' or 'g' or 'G' or 'x' or 'X': fmt = (char)verb; prec = -1; break;
             case 'f':
             case 'F': fmt = 'f'; prec = 6; break;
             case 'e':
@@ -403,7 +470,12 @@ internal static class GoFmt
                 return;
         }
         if (f.PrecPresent) prec = f.Prec;
-        string num = GoFloat.Format(v, fmt, prec);
+        string num = fmt switch
+        {
+            'x' or 'X' => GoFloat.FormatHex(v, fmt == 'X', prec),
+            'b' => GoFloat.FormatBinary(v),
+            _ => GoFloat.Format(v, fmt, prec),
+        };
         char sign = '+';
         if (num[0] is '-' or '+')
         {
@@ -420,13 +492,7 @@ internal static class GoFmt
             Pad(sb, text, g);
             return;
         }
-        if (f.Sharp && verb != 'v')
-        {
-            // '#' keeps the decimal point: add one when the number has none.
-            int e = num.IndexOfAny(['e', 'E']);
-            string mant = e >= 0 ? num[..e] : num;
-            if (!mant.Contains('.', StringComparison.Ordinal)) num = mant + "." + (e >= 0 ? num[e..] : "");
-        }
+        if (f.Sharp && fmt != 'b') num = Sharpen(num, fmt, prec);
         if (f.Plus || sign != '+')
         {
             if (f.Zero && f.WidPresent && f.Wid > num.Length + 1)
@@ -438,6 +504,39 @@ internal static class GoFmt
             return;
         }
         Pad(sb, num, f);
+    }
+
+    /// <summary>The <c>#</c> flag on floats (Go's <c>fmt.fmtFloat</c>): always a decimal point; %g, %v and %x keep trailing zeros up to the precision (6 by default).</summary>
+    private static string Sharpen(string num, char fmt, int prec)
+    {
+        int digits = fmt is 'g' or 'G' or 'x' ? (prec == -1 ? 6 : prec) : 0;
+        string tail = "";
+        bool hasPoint = false, sawNonzero = false;
+        for (int i = 0; i < num.Length; i++)
+        {
+            char c = num[i];
+            if (c == '.')
+            {
+                hasPoint = true;
+                continue;
+            }
+            if (c is 'p' or 'P' || (c is 'e' or 'E' && fmt is not ('x' or 'X')))
+            {
+                tail = num[i..];
+                num = num[..i];
+                break;
+            }
+            if (c != '0') sawNonzero = true;
+            if (sawNonzero) digits--;
+        }
+        var sb = new StringBuilder(num);
+        if (!hasPoint)
+        {
+            if (num == "0") digits--;
+            sb.Append('.');
+        }
+        if (digits > 0) sb.Append('0', digits);
+        return sb.Append(tail).ToString();
     }
 
     /// <summary>Go's <c>strconv.Quote</c> (or <c>QuoteToASCII</c>).</summary>

@@ -105,7 +105,13 @@ internal static partial class TemplateFunctions
     [GeneratedRegex(@"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex DecimalFloat();
 
-    /// <summary>Go's <c>strconv.ParseFloat(s, 64)</c> for decimal numbers, <c>inf</c>/<c>infinity</c> (signed) and <c>nan</c>.</summary>
+    [GeneratedRegex(@"^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?[0-9]+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex HexFloat();
+
+    /// <summary>
+    /// Go's <c>strconv.ParseFloat(s, 64)</c>: decimal and hexadecimal (<c>0x1p-2</c>) numbers, <c>_</c>
+    /// between digits, <c>inf</c>/<c>infinity</c> (signed) and <c>nan</c>, case-insensitive; no spaces.
+    /// </summary>
     internal static double ParseGoFloat(string s)
     {
         string body = s.Length > 0 && s[0] is '+' or '-' ? s[1..] : s;
@@ -113,10 +119,67 @@ internal static partial class TemplateFunctions
         if (body.Equals("inf", StringComparison.OrdinalIgnoreCase) || body.Equals("infinity", StringComparison.OrdinalIgnoreCase))
             return neg ? double.NegativeInfinity : double.PositiveInfinity;
         if (s.Equals("nan", StringComparison.OrdinalIgnoreCase)) return double.NaN;
-        if (!DecimalFloat().IsMatch(s)) throw new TemplateCallException($"strconv.ParseFloat: parsing {GoFmt.Quote(s, false)}: invalid syntax");
-        double v = double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
+        string clean = s;
+        if (s.Contains('_', StringComparison.Ordinal))
+        {
+            if (!UnderscoreOk(s)) throw InvalidSyntax(s);
+            clean = s.Replace("_", "", StringComparison.Ordinal);
+        }
+        double v;
+        if (HexFloat().Match(clean) is { Success: true } hex)
+        {
+            string intDigits = hex.Groups[2].Value, fracDigits = hex.Groups[3].Value;
+            if (intDigits.Length + fracDigits.Length == 0) throw InvalidSyntax(s);
+            var mantissa = System.Numerics.BigInteger.Parse("0" + intDigits + fracDigits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+            if (!int.TryParse(hex.Groups[4].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int exp2)) exp2 = hex.Groups[4].Value.StartsWith('-') ? -100000 : 100000;
+            v = Math.ScaleB((double)mantissa, exp2 - 4 * fracDigits.Length);
+            if (hex.Groups[1].Value == "-") v = -v;
+        }
+        else if (DecimalFloat().IsMatch(clean))
+        {
+            v = double.Parse(clean, NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            throw InvalidSyntax(s);
+        }
         if (double.IsInfinity(v)) throw new TemplateCallException($"strconv.ParseFloat: parsing {GoFmt.Quote(s, false)}: value out of range");
         return v;
+    }
+
+    private static TemplateCallException InvalidSyntax(string s) => new($"strconv.ParseFloat: parsing {GoFmt.Quote(s, false)}: invalid syntax");
+
+    /// <summary>Go's <c>underscoreOK</c>: each <c>_</c> sits between digits (a base prefix counts as a digit).</summary>
+    internal static bool UnderscoreOk(string s)
+    {
+        char saw = '^';
+        int i = 0;
+        if (s.Length >= 1 && s[0] is '-' or '+') s = s[1..];
+        bool hex = false;
+        if (s.Length >= 2 && s[0] == '0' && char.ToLowerInvariant(s[1]) is 'b' or 'o' or 'x')
+        {
+            i = 2;
+            saw = '0';
+            hex = char.ToLowerInvariant(s[1]) == 'x';
+        }
+        for (; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (char.IsAsciiDigit(c) || (hex && char.IsAsciiHexDigit(c)))
+            {
+                saw = '0';
+                continue;
+            }
+            if (c == '_')
+            {
+                if (saw != '0') return false;
+                saw = '_';
+                continue;
+            }
+            if (saw == '_') return false;
+            saw = '!';
+        }
+        return saw != '_';
     }
 
     private static string Humanize(double v)
@@ -277,10 +340,9 @@ internal static partial class TemplateFunctions
         _ => Kind.Invalid,
     };
 
-    /// <summary>Go's <c>eq</c>: arg1 equals any of the others; mixing int and float is an error.</summary>
+    /// <summary>Go 1.19's <c>eq</c>: arg1 equals any of the others; different kinds (int and float, map and string) are incompatible, maps are not comparable.</summary>
     private static bool Eq(object? arg1, IEnumerable<object?> others)
     {
-        if (arg1 is LabelSet) throw new TemplateCallException("invalid type for comparison");
         var k1 = BasicKind(arg1);
         foreach (var arg in others)
         {
@@ -299,7 +361,8 @@ internal static partial class TemplateFunctions
                     Kind.Int => (long)arg1! == (long)arg!,
                     Kind.Float => (double)arg1! == (double)arg!,
                     Kind.String => string.Equals((string)arg1!, (string)arg!, StringComparison.Ordinal),
-                    _ => arg1 is null && arg is null,
+                    _ when arg1 is null && arg is null => true,
+                    _ => throw new TemplateCallException($"non-comparable type {GoFmt.Sprintf("%s", [arg])}: {GoFmt.TypeName(arg)}"),
                 };
             }
             if (truth) return true;

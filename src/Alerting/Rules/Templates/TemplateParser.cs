@@ -223,8 +223,9 @@ internal sealed class TemplateParser
         while (Peek().Kind == TokenKind.Field) fields.Add(Next().Text[1..]);
         return node switch
         {
-            VariableNode v => CheckVariable(new VariableNode(v.Pos, v.Name, [.. v.Fields, .. fields])),
-            FieldNode f => CheckField(new FieldNode(f.Pos, [.. f.Fields, .. fields])),
+            // Go positions a chained variable or field at its first chained ".field".
+            VariableNode v => CheckVariable(new VariableNode(pos, v.Name, [.. v.Fields, .. fields])),
+            FieldNode f => CheckField(new FieldNode(pos, [.. f.Fields, .. fields])),
             LiteralNode l => throw new TemplateSyntaxException(pos, $"unexpected . after term \"{l.Text}\""),
             IdentifierNode i => throw new TemplateSyntaxException(pos, $"unexpected . after function \"{i.Name}\" (call it in parentheses)"),
             _ => new ChainNode(node.Pos, node, fields),
@@ -338,8 +339,8 @@ internal sealed class TemplateParser
         else if (s.Length > 1 && s[0] == '0' && s.All(char.IsAsciiDigit)) { numBase = 8; body = s[1..]; }
         if (underscores)
         {
-            // Go allows '_' only between digits and only with a base prefix.
-            if (numBase == 10 && !(s.Length > 1 && s[0] == '0')) throw new TemplateSyntaxException(t.Pos, $"illegal number syntax: \"{text}\"");
+            // Go: '_' only between digits (or right after a base prefix).
+            if (!TemplateFunctions.UnderscoreOk(s)) throw new TemplateSyntaxException(t.Pos, $"illegal number syntax: \"{text}\"");
             body = body.Replace("_", "", StringComparison.Ordinal);
         }
         bool isFloatSyntax = numBase == 10 && lower.IndexOfAny(['.', 'e']) >= 0;
