@@ -13,7 +13,7 @@ namespace ExchangeHealth.Monitor.Reports;
 public static class SloReportHtml
 {
     private const string Css =
-        "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}" +
+        "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1320px}" +
         "table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}" +
         "th{background:#f3f3f3}td.num{text-align:right}.miss{color:#b00020;font-weight:bold}.ok{color:#137333}" +
         ".nodata{color:#777;font-style:italic}.charts{display:flex;flex-wrap:wrap;gap:8px}h3{margin-top:28px}.muted{color:#666;font-size:12px}";

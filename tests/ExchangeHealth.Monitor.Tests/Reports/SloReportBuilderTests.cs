@@ -163,4 +163,22 @@ public sealed class SloReportBuilderTests(SloReportFixture fixture)
         var drops = rolling.Timeline.Zip(rolling.Timeline.Skip(1)).Where(p => p.Second.BudgetRemaining < p.First.BudgetRemaining - 1e-12).Select(p => p.Second.Time);
         Assert.Equal([FebruaryBurn.AddHours(1), BadHour.AddHours(1)], drops);
     }
+
+    [Fact]
+    public async Task IncidentStillFiringAtTheReportTime_IsOngoing_AndEndsThere()
+    {
+        var at = BadHour.AddMinutes(30);
+        var report = await new SloReportBuilder(fixture.Client).BuildAsync(fixture.Specs, at, SloReportPeriods.Rolling30Days, at, CancellationToken.None);
+        var rolling = report.Slos.Single(e => e.Slo == "availability" && e.Series["market"] == "BTC-USD").Results.Single();
+        Assert.Equal(2, rolling.Incidents.Count);
+        var ongoing = rolling.Incidents[1];
+        Assert.True(ongoing.Incident.Ongoing);
+        Assert.False(rolling.Incidents[0].Incident.Ongoing);
+        Assert.Equal(BadHour.AddMinutes(9), ongoing.Incident.Start);
+        Assert.Equal(at, ongoing.Incident.End);
+        // 08:09-08:30 at 1 error/s of 10/s: 10 %, 1,260 bad events = 126 s at 10/s.
+        Assert.Equal(0.1, ongoing.ErrorRatio!.Value, 1e-9);
+        Assert.Equal(126, ongoing.BudgetBurned!.Value.TotalSeconds, 1e-6);
+        Assert.Contains("| ongoing |", SloReportMarkdown.Render(report), StringComparison.Ordinal);
+    }
 }

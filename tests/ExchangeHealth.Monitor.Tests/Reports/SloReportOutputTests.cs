@@ -139,6 +139,34 @@ public sealed partial class SloReportOutputTests(SloReportFixture fixture) : IDi
     }
 
     [Fact]
+    public async Task Cli_SlackRefusesThePost_ExitsOneButKeepsTheFiles()
+    {
+        await using var slack = await FakeSlackServer.StartAsync(channels: ["C0123"]);
+        string spec = Path.Combine(_dir, "test.yml");
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(spec, SpecYaml);
+        string output = Path.Combine(_dir, "out");
+        Environment.SetEnvironmentVariable("SLACK_BOT_TOKEN", slack.Token);
+        Environment.SetEnvironmentVariable("SLACK_API_URL", slack.BaseUrl.ToString());
+        try
+        {
+            var (code, _, stderr) = RunExh("slo", "report", "--prometheus", fixture.Prometheus.BaseAddress.ToString(), "--specs", spec,
+                "--at", "2025-03-20T12:00:00Z", "--out", output, "--slack-channel", "C9999");
+            Assert.Equal(1, code);
+            Assert.Contains("the Slack post failed", stderr, StringComparison.Ordinal);
+            Assert.Contains("channel_not_found", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(slack.Token, stderr, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(output, "slo-report-2025-03-20.md")));
+            Assert.Empty(slack.Messages);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SLACK_BOT_TOKEN", null);
+            Environment.SetEnvironmentVariable("SLACK_API_URL", null);
+        }
+    }
+
+    [Fact]
     public void Cli_SlackChannelWithoutToken_WritesTheReportAndSaysWhyItDidNotPost()
     {
         Environment.SetEnvironmentVariable("SLACK_BOT_TOKEN", null);
