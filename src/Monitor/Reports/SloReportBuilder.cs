@@ -78,6 +78,8 @@ public sealed class SloReportBuilder
     /// <param name="cancellationToken">Cancels the queries.</param>
     /// <returns>The report.</returns>
     /// <exception cref="PrometheusApiException">A query failed or Prometheus is unreachable (<see cref="PrometheusApiException.IsUnreachable"/>).</exception>
+    /// <exception cref="ArgumentException"><paramref name="periods"/> is <see cref="SloReportPeriods.None"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<SloReport> BuildAsync(IReadOnlyList<SloServiceSpec> specs, DateTimeOffset at, SloReportPeriods periods, DateTimeOffset generatedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(specs);

@@ -79,7 +79,8 @@ public static class SloReportMarkdown
                 sb.Append('\n');
             }
         }
-        return sb.ToString();
+        while (sb.Length > 1 && sb[^1] == '\n' && sb[^2] == '\n') sb.Length--;
+        return sb.ToString().Replace("\n\n\n", "\n\n", StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -115,7 +116,8 @@ public static class SloReportMarkdown
                 sb.Append('\n');
             }
         }
-        return sb.ToString();
+        while (sb.Length > 1 && sb[^1] == '\n' && sb[^2] == '\n') sb.Length--;
+        return sb.ToString().Replace("\n\n\n", "\n\n", StringComparison.Ordinal);
     }
 
     private static void AppendTable(StringBuilder sb, SloReport report, int period)

@@ -32,6 +32,8 @@ public sealed class SloReportService
     /// <param name="outputDirectory">Directory for the report files (created when missing).</param>
     /// <param name="time">Clock for the "generated at" stamp and for <see cref="GenerateAsync(CancellationToken)"/>.</param>
     /// <param name="incidents">Incident source; null for <see cref="PrometheusAlertsIncidentSource"/>.</param>
+    /// <exception cref="ArgumentNullException">A required argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="specs"/> is empty or <paramref name="outputDirectory"/> is empty.</exception>
     public SloReportService(PrometheusApiClient prometheus, IReadOnlyList<SloServiceSpec> specs, string outputDirectory, TimeProvider time, ISloIncidentSource? incidents = null)
     {
         ArgumentNullException.ThrowIfNull(prometheus);

@@ -109,7 +109,7 @@ internal static class SvgChart
         var svg = new XElement(_svg + "svg",
             new XAttribute("viewBox", $"0 0 {Width} {Height}"),
             new XAttribute("width", Width), new XAttribute("height", Height),
-            new XAttribute("role", "img"), new XAttribute("aria-label", title),
+            new XAttribute("role", "img"), new XAttribute("aria-label", title), new XAttribute("style", "max-width:100%;height:auto"),
             new XAttribute("font-family", "sans-serif"), new XAttribute("font-size", "11"),
             new XElement(_svg + "title", title),
             new XElement(_svg + "rect", new XAttribute("x", 0), new XAttribute("y", 0), new XAttribute("width", Width), new XAttribute("height", Height), new XAttribute("fill", "#ffffff")),

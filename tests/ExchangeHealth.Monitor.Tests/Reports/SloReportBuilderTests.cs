@@ -181,4 +181,13 @@ public sealed class SloReportBuilderTests(SloReportFixture fixture)
         Assert.Equal(126, ongoing.BudgetBurned!.Value.TotalSeconds, 1e-6);
         Assert.Contains("| ongoing |", SloReportMarkdown.Render(report), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ExchangeSpecs_EveryQueryIsValidPromQl_AndWithoutTheirMetricsReportNoData()
+    {
+        var specs = SloReportService.LoadSpecs(ExchangeHealth.Monitor.Tests.Slo.SloTestSupport.Repo("slos", "exchange.yml"));
+        var report = await new SloReportBuilder(fixture.Client).BuildAsync(specs, At, SloReportPeriods.Both, At, CancellationToken.None);
+        Assert.Equal(["order-entry-availability", "order-ack-latency", "matching-uptime", "canary-success"], report.Slos.Select(e => e.Slo));
+        Assert.All(report.Slos, e => Assert.All(e.Results, r => Assert.False(r.HasData)));
+    }
 }
