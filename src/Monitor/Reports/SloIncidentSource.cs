@@ -60,15 +60,22 @@ public interface ISloIncidentSource
 /// together for BTC-USD are one incident, with severity page.
 /// </summary>
 /// <remarks>
-/// Episodes are found with a <c>query_range</c> of <c>count_over_time(ALERTS{...}[step - 1ms])</c> at a
-/// step of at most 10,000 points over the range (5 min over 30 days): a step with any firing
-/// sample is "firing", which needs no staleness marker and misses no short alert. The start and
-/// end are then refined to 1 s (step/300 for steps above 5 min) with a second query over the first
-/// and last step of each episode. Start is the first evaluation at which the alert was firing, end
-/// the last one (Prometheus writes <c>ALERTS</c> at each evaluation while firing).
+/// Episodes are found with a <c>query_range</c> of <c>count_over_time(ALERTS{...}[step - 1ms])</c>: a
+/// step with any firing sample is "firing", which needs no staleness marker and misses no short
+/// alert. The step is the smallest of 15 s, 30 s, 1 m ... 2 h that gives at most 10,000 points over
+/// the range (5 min over 30 days) and is at least the alert rules' evaluation interval (the SLO's
+/// <c>interval.alert</c>, else <see cref="EvaluationInterval"/>), so that a firing alert has a sample
+/// in every step. Firing steps at most one empty step apart are one episode (a rule group that missed
+/// an evaluation, or an alert that resolved and fired again within a step, is one incident). The start
+/// and end are then refined to 1 s (step/300 above 5 min) with a second query over the first and last
+/// step of each episode: start is the first evaluation at which the alert was firing, end the last one
+/// (Prometheus writes <c>ALERTS</c> at each evaluation while firing).
 /// </remarks>
 public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
 {
+    /// <summary>Prometheus's default global <c>evaluation_interval</c>, assumed for SLOs without <c>interval.alert</c>.</summary>
+    public static readonly TimeSpan DefaultEvaluationInterval = TimeSpan.FromMinutes(1);
+
     private static readonly TimeSpan[] _steps =
         [TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5),
          TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(2)];
@@ -77,11 +84,21 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
 
     /// <summary>Creates the source.</summary>
     /// <param name="prometheus">The PromQL API holding the <c>ALERTS</c> series (the Prometheus that evaluates the SLO rules).</param>
-    public PrometheusAlertsIncidentSource(PrometheusApiClient prometheus)
+    /// <param name="evaluationInterval">
+    /// The global <c>evaluation_interval</c> of that Prometheus, used for SLOs whose spec sets no
+    /// <c>interval.alert</c>; null for <see cref="DefaultEvaluationInterval"/> (1 m).
+    /// </param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="evaluationInterval"/> is not positive.</exception>
+    public PrometheusAlertsIncidentSource(PrometheusApiClient prometheus, TimeSpan? evaluationInterval = null)
     {
         ArgumentNullException.ThrowIfNull(prometheus);
+        if (evaluationInterval is { } e && e <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(evaluationInterval), "must be positive");
         _prometheus = prometheus;
+        EvaluationInterval = evaluationInterval ?? DefaultEvaluationInterval;
     }
+
+    /// <summary>The evaluation interval assumed for SLOs without <c>interval.alert</c>.</summary>
+    public TimeSpan EvaluationInterval { get; }
 
     /// <inheritdoc/>
     public string Name => "Prometheus ALERTS (firing episodes of the SLO's page and ticket alerts)";
@@ -89,12 +106,15 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
     /// <summary>Most points a range query may return per series (Prometheus refuses more than 11,000).</summary>
     internal const int MaxPoints = 10_000;
 
-    /// <summary>The scan step for a range: the smallest of 15 s, 30 s, 1 m, 2 m, 5 m ... 2 h giving at most <see cref="MaxPoints"/> points.</summary>
-    internal static TimeSpan ScanStep(TimeSpan range)
+    /// <summary>
+    /// The scan step for a range: the smallest of 15 s, 30 s, 1 m, 2 m, 5 m ... 2 h giving at most
+    /// <see cref="MaxPoints"/> points and not shorter than <paramref name="evaluationInterval"/>.
+    /// </summary>
+    internal static TimeSpan ScanStep(TimeSpan range, TimeSpan evaluationInterval)
     {
         foreach (var s in _steps)
-            if (range / s <= MaxPoints) return s;
-        return TimeSpan.FromSeconds(Math.Ceiling(range.TotalSeconds / MaxPoints));
+            if (range / s <= MaxPoints && s >= evaluationInterval) return s;
+        return TimeSpan.FromSeconds(Math.Ceiling(Math.Max(range.TotalSeconds / MaxPoints, evaluationInterval.TotalSeconds)));
     }
 
     /// <inheritdoc/>
@@ -103,7 +123,7 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(slo);
         if (end <= start) return [];
-        var step = ScanStep(end - start);
+        var step = ScanStep(end - start, slo.Intervals.Alert ?? EvaluationInterval);
         long n = (long)Math.Floor((end - start) / step);
         var first = end - step * n; // grid ends exactly at end; the first window may start up to one step before start
         string selector = Selector(slo.Id, LabelSet.Empty);
@@ -135,7 +155,7 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
             while (i < times.Count)
             {
                 int j = i;
-                while (j + 1 < times.Count && times[j + 1] - times[j] <= step) j++;
+                while (j + 1 < times.Count && times[j + 1] - times[j] <= step * 2) j++;
                 var what = new HashSet<(string Alert, string Severity)>();
                 for (int k = i; k <= j; k++) what.UnionWith(steps[times[k]]);
                 var (episodeStart, episodeEnd) = await RefineAsync(slo, identity, times[i], times[j], step, cancellationToken).ConfigureAwait(false);
@@ -159,7 +179,7 @@ public sealed class PrometheusAlertsIncidentSource : ISloIncidentSource
         SloDefinition slo, LabelSet identity, DateTimeOffset firstStep, DateTimeOffset lastStep, TimeSpan step, CancellationToken cancellationToken)
     {
         var coarseStart = firstStep - step;
-        if (step <= TimeSpan.FromSeconds(15)) return (coarseStart, lastStep);
+        if (step <= TimeSpan.FromSeconds(1)) return (coarseStart, lastStep);
         var fine = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(step.TotalSeconds / 300)));
         string expr = $"count(count_over_time(ALERTS{Selector(slo.Id, identity)}[{JustUnder(fine)}]))";
 

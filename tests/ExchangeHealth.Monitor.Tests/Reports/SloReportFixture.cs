@@ -70,7 +70,10 @@ public sealed class SloReportFixture : IAsyncLifetime
 
     public PrometheusApiClient Client { get; private set; } = null!;
 
-    public IReadOnlyList<SloServiceSpec> Specs { get; } = SloSpecParser.Parse(SpecYaml, "test-slos.yml");
+    public IReadOnlyList<SloServiceSpec> Specs { get; } = [Parse()];
+
+    /// <summary>The test spec (<see cref="SpecYaml"/>) parsed.</summary>
+    public static SloServiceSpec Parse() => SloSpecParser.Parse(SpecYaml, "test-slos.yml").Single();
 
     /// <summary>The report at <see cref="At"/> over both periods, built once.</summary>
     public SloReport Report { get; private set; } = null!;

@@ -140,8 +140,11 @@ public sealed class SloReportUnitTests
     [Fact]
     public void Steps_StayUnderPrometheusPointLimits()
     {
-        Assert.Equal(TimeSpan.FromMinutes(5), PrometheusAlertsIncidentSource.ScanStep(TimeSpan.FromDays(31)));
-        Assert.Equal(TimeSpan.FromSeconds(15), PrometheusAlertsIncidentSource.ScanStep(TimeSpan.FromDays(1)));
+        Assert.Equal(TimeSpan.FromMinutes(5), PrometheusAlertsIncidentSource.ScanStep(TimeSpan.FromDays(31), TimeSpan.FromSeconds(10)));
+        Assert.Equal(TimeSpan.FromSeconds(15), PrometheusAlertsIncidentSource.ScanStep(TimeSpan.FromDays(1), TimeSpan.FromSeconds(10)));
+        // Never shorter than the evaluation interval, or a firing alert would leave empty steps.
+        Assert.Equal(TimeSpan.FromMinutes(1), PrometheusAlertsIncidentSource.ScanStep(TimeSpan.FromDays(1), TimeSpan.FromMinutes(1)));
+        Assert.Equal(TimeSpan.FromHours(3), PrometheusAlertsIncidentSource.ScanStep(TimeSpan.FromDays(1), TimeSpan.FromHours(3)));
         Assert.Equal(TimeSpan.FromHours(1), SloReportBuilder.TimelineStep(TimeSpan.FromDays(30)));
         Assert.Equal(TimeSpan.FromHours(1), SloReportBuilder.TimelineStep(TimeSpan.FromDays(31)));
         Assert.Equal(TimeSpan.FromMinutes(5), SloReportBuilder.TimelineStep(TimeSpan.FromDays(2)));
