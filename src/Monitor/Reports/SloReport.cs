@@ -59,7 +59,7 @@ public sealed record SloReportPeriod(SloReportPeriods Kind, DateTimeOffset Start
 /// <summary>A whole SLO report: every SLO (per series, e.g. per market) over every period.</summary>
 /// <param name="At">The report time (end of every period).</param>
 /// <param name="GeneratedAt">When the report was built (from the service's <see cref="TimeProvider"/>).</param>
-/// <param name="Source">The PromQL API the numbers come from.</param>
+/// <param name="Source">The PromQL API the numbers come from (without user information).</param>
 /// <param name="IncidentSource">Name of the <see cref="ISloIncidentSource"/> the incidents come from.</param>
 /// <param name="Periods">The periods, month to date first.</param>
 /// <param name="Slos">One entry per SLO and series, in spec order, series sorted by labels.</param>

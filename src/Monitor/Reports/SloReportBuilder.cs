@@ -90,7 +90,9 @@ public sealed class SloReportBuilder
             foreach (var slo in spec.Slos)
                 entries.AddRange(await BuildSloAsync(spec, slo, list, cancellationToken).ConfigureAwait(false));
         }
-        return new SloReport(TruncateToSecond(at), generatedAt, _prometheus.BaseAddress, _incidents.Name, list, entries);
+        // The source is printed in the report: never with credentials in it.
+        var source = new UriBuilder(_prometheus.BaseAddress) { UserName = "", Password = "" }.Uri;
+        return new SloReport(TruncateToSecond(at), generatedAt, source, _incidents.Name, list, entries);
     }
 
     private async Task<List<SloReportEntry>> BuildSloAsync(SloServiceSpec spec, SloDefinition slo, IReadOnlyList<SloReportPeriod> periods, CancellationToken ct)
