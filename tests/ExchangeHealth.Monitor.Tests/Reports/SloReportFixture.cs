@@ -129,8 +129,13 @@ public sealed class SloReportFixture : IAsyncLifetime
         yield return new RemoteWriteSeries(
             new Dictionary<string, string>
             {
-                ["__name__"] = "ALERTS", ["alertname"] = "TestAvailabilityBudgetBurnSLIAbsent", ["alertstate"] = "firing",
-                ["sloth_id"] = "test-availability", ["sloth_service"] = "test", ["sloth_slo"] = "availability", ["severity"] = "warning",
+                ["__name__"] = "ALERTS",
+                ["alertname"] = "TestAvailabilityBudgetBurnSLIAbsent",
+                ["alertstate"] = "firing",
+                ["sloth_id"] = "test-availability",
+                ["sloth_service"] = "test",
+                ["sloth_slo"] = "availability",
+                ["severity"] = "warning",
             },
             Every15s(new DateTimeOffset(2025, 3, 15, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2025, 3, 15, 1, 0, 0, TimeSpan.Zero)));
     }
@@ -141,12 +146,18 @@ public sealed class SloReportFixture : IAsyncLifetime
 
     private static RemoteWriteSeries Alert(string severity, string tier, string state, DateTimeOffset from, DateTimeOffset to) =>
         new(new Dictionary<string, string>
-            {
-                ["__name__"] = "ALERTS", ["alertname"] = "TestAvailabilityBudgetBurn", ["alertstate"] = state,
-                ["sloth_id"] = "test-availability", ["sloth_service"] = "test", ["sloth_slo"] = "availability",
-                ["sloth_severity"] = severity, ["exh_tier"] = tier, ["market"] = "BTC-USD",
-                ["severity"] = severity == "page" ? "critical" : "warning",
-            },
+        {
+            ["__name__"] = "ALERTS",
+            ["alertname"] = "TestAvailabilityBudgetBurn",
+            ["alertstate"] = state,
+            ["sloth_id"] = "test-availability",
+            ["sloth_service"] = "test",
+            ["sloth_slo"] = "availability",
+            ["sloth_severity"] = severity,
+            ["exh_tier"] = tier,
+            ["market"] = "BTC-USD",
+            ["severity"] = severity == "page" ? "critical" : "warning",
+        },
             Every15s(from, to));
 
     /// <summary>Samples of 1 every 15 s from <paramref name="from"/> to <paramref name="to"/> inclusive, then a staleness marker as the rule manager writes.</summary>
