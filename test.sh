@@ -9,7 +9,8 @@ cd "$root"
 # telemetry tests (a real Prometheus server, `promtool check metrics`), the alert-rule tests
 # (`promtool check rules`, `promtool test rules`) and the differential test of our rule evaluation;
 # prometheus-alertmanager (with amtool) for the routing tests (`amtool check-config`,
-# `amtool config routes test`), the SLO inhibition tests and the Alertmanager intake test.
+# `amtool config routes test`), the SLO inhibition tests, the webhook
+# payload tests and the Alertmanager intake test.
 packages=(prometheus prometheus-alertmanager)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -108,10 +108,18 @@ public sealed class DetectionBench(int runs, bool includeDefault, TextWriter? pr
                 await promTuned.WaitForAsync("up{job=\"exh-engine\"} == 1", r => r.Count == 1, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
                 if (promDefault is not null)
                     await promDefault.WaitForAsync("up{job=\"exh-engine\"} == 1", r => r.Count == 1, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+                for (int wait = 0; wait < 150 && !monitor.Rules.AlignedToScrapes; wait++) await Task.Delay(100, ct).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
                 if (slack.Requests.Count > 0) throw new InvalidOperationException("a stack notified before the fault: " + slack.Requests[0].Method);
 
+                long firstFiring = 0;
+                DateTimeOffset firstFiringTs = default;
+                monitor.Rules.Evaluated += (_, e) =>
+                {
+                    if (e.Alerts.Count > 0 && Interlocked.CompareExchange(ref firstFiring, Stopwatch.GetTimestamp(), 0) == 0) firstFiringTs = e.Timestamp;
+                };
                 long killedAt = Stopwatch.GetTimestamp();
+                var killedWall = DateTimeOffset.UtcNow;
                 await engine.KillAsync().ConfigureAwait(false);
 
                 var ours = await slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Body.ToJsonString().Contains("EngineDown", StringComparison.Ordinal), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
@@ -122,6 +130,8 @@ public sealed class DetectionBench(int runs, bool includeDefault, TextWriter? pr
                     var d = await slack.WaitForRequestAsync(r => r.Method == "am-default", TimeSpan.FromSeconds(150)).ConfigureAwait(false);
                     @default = Seconds(killedAt, d.ArrivedTimestamp);
                 }
+                progress?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  ours: first firing evaluation at {(firstFiringTs - killedWall).TotalSeconds:F2} s after the kill (it ran at {Seconds(killedAt, firstFiring):F2} s), Slack request at {Seconds(killedAt, ours.ArrivedTimestamp):F2} s"));
                 return new DetectionRun(Seconds(killedAt, ours.ArrivedTimestamp), Seconds(killedAt, tuned.ArrivedTimestamp), @default);
             }
             finally

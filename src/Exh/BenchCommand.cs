@@ -33,6 +33,7 @@ internal static class BenchCommand
         foreach (Option o in new Option[] { json, quick, runs, commands, rates, seconds, warmup, seed, progress }) command.Options.Add(o);
         command.Subcommands.Add(CreateService());
         command.Subcommands.Add(CreateDetection());
+        command.Subcommands.Add(CreateEvaluation());
 
         command.SetAction(parse =>
         {
@@ -265,6 +266,31 @@ internal static class BenchCommand
                 $"detection (median of {n}): ours {ours:F2} s, tuned Prometheus+Alertmanager {tuned:F2} s, ratio {ratio:F2} (goal <= 1.0)");
             if (defaults.Count > 0) line += string.Create(System.Globalization.CultureInfo.InvariantCulture, $", default Prometheus+Alertmanager {Stats.Median(defaults):F1} s");
             Console.Out.WriteLine(line);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command CreateEvaluation()
+    {
+        var rules = new Option<int>("--rules") { Description = "Alerting rules (groups of 10).", DefaultValueFactory = _ => 100 };
+        var series = new Option<int>("--series") { Description = "Series each rule selects.", DefaultValueFactory = _ => 100 };
+        var seconds = new Option<int>("--seconds") { Description = "Measured seconds (after 3 s of warm-up).", DefaultValueFactory = _ => 20 };
+        var runs = new Option<int>("--runs") { Description = "Runs; medians are reported.", DefaultValueFactory = _ => 3 };
+        var command = new Command("evaluation",
+            "Evaluation cost of the monitor: N alerting rules each selecting S series of a synthetic gauge, evaluated every second " +
+            "against a real Prometheus scraping every second. Reports rule x series evaluated per second and the CPU of the monitor " +
+            "and of Prometheus (which runs the queries). Needs the Debian package prometheus.");
+        foreach (Option o in new Option[] { rules, series, seconds, runs }) command.Options.Add(o);
+        command.SetAction(async (parse, ct) =>
+        {
+            int r = parse.GetValue(rules), s = parse.GetValue(series), d = parse.GetValue(seconds), n = parse.GetValue(runs);
+            if (r < 1 || s < 1 || d < 1 || n < 1) { Console.Error.WriteLine("exh bench evaluation: --rules, --series, --seconds and --runs must be at least 1"); return 2; }
+            var results = new List<EvaluationBenchResult>();
+            for (int i = 0; i < n; i++) results.Add(await new EvaluationBench(r, s, TimeSpan.FromSeconds(d), Console.Error).RunAsync(ct).ConfigureAwait(false));
+            Console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"evaluation (median of {n}): {r} rules x {s} series: {Stats.Median([.. results.Select(x => x.RuleSeriesPerSecond)]):N0} rule x series/s, " +
+                $"monitor CPU {Stats.Median([.. results.Select(x => x.MonitorCores)]):P1} of a core, Prometheus CPU {Stats.Median([.. results.Select(x => x.PrometheusCores)]):P1}"));
             return 0;
         });
         return command;

@@ -74,7 +74,8 @@ public sealed record AlertmanagerWebhookPayload(
     /// The payload for <paramref name="notification"/>: status of each alert at the notification's
     /// <see cref="Notification.CreatedAt"/>, firing alerts with <c>endsAt</c> set to Go's zero time,
     /// and (as Alertmanager's webhook notifier) only the first <paramref name="maxAlerts"/> alerts when
-    /// <paramref name="maxAlerts"/> is positive, the rest counted in <c>truncatedAlerts</c>.
+    /// <paramref name="maxAlerts"/> is positive, the rest counted in <c>truncatedAlerts</c>; the
+    /// payload's status, common labels and common annotations are then those of the alerts sent.
     /// </summary>
     /// <param name="notification">The notification.</param>
     /// <param name="externalUrl">The monitor's external URL, or empty.</param>
@@ -91,14 +92,26 @@ public sealed record AlertmanagerWebhookPayload(
             alerts.Add(new AlertmanagerWebhookAlert(status, a.Labels, a.Annotations, a.StartsAt,
                 status == AlertStatus.Resolved ? a.EndsAt : null, a.GeneratorUrl, a.Fingerprint));
         }
-        int truncated = 0;
-        if (maxAlerts > 0 && alerts.Count > maxAlerts)
+        if (maxAlerts == 0 || alerts.Count <= maxAlerts)
         {
-            truncated = alerts.Count - maxAlerts;
-            alerts.RemoveRange(maxAlerts, truncated);
+            return new AlertmanagerWebhookPayload(CurrentVersion, notification.GroupKey, 0, notification.Status, notification.Receiver,
+                notification.GroupLabels, notification.CommonLabels, notification.CommonAnnotations, externalUrl ?? "", alerts);
         }
-        return new AlertmanagerWebhookPayload(CurrentVersion, notification.GroupKey, truncated, notification.Status, notification.Receiver,
-            notification.GroupLabels, notification.CommonLabels, notification.CommonAnnotations, externalUrl ?? "", alerts);
+        // As Alertmanager's webhook notifier: truncate first, then status and common labels and
+        // annotations are those of the alerts that are sent.
+        int truncated = alerts.Count - maxAlerts;
+        alerts.RemoveRange(maxAlerts, truncated);
+        var sentStatus = alerts.Any(a => a.Status == AlertStatus.Firing) ? AlertStatus.Firing : AlertStatus.Resolved;
+        return new AlertmanagerWebhookPayload(CurrentVersion, notification.GroupKey, truncated, sentStatus, notification.Receiver,
+            notification.GroupLabels, Common(alerts.Select(a => a.Labels)), Common(alerts.Select(a => a.Annotations)), externalUrl ?? "", alerts);
+    }
+
+    /// <summary>The pairs every set has (Alertmanager's <c>commonLabels</c>).</summary>
+    private static LabelSet Common(IEnumerable<LabelSet> sets)
+    {
+        var list = sets.ToList();
+        if (list.Count == 0) return LabelSet.Empty;
+        return LabelSet.From(list[0].Where(p => list.All(s => s.TryGetValue(p.Key, out string v) && v == p.Value)));
     }
 
     /// <summary>The alerts in the routing model (<see cref="AlertmanagerWebhookAlert.ToAlert"/>), for the Alertmanager intake.</summary>
@@ -108,7 +121,7 @@ public sealed record AlertmanagerWebhookPayload(
     public byte[] SerializeToUtf8()
     {
         var buffer = new ArrayBufferWriter<byte>(2048);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, JsonRead.WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("receiver", Receiver);

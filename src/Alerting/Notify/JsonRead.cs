@@ -7,6 +7,13 @@ namespace ExchangeHealth.Alerting.Notify;
 /// <summary>Strict readers over <see cref="JsonElement"/> that name the offending field in <see cref="PayloadFieldException"/>.</summary>
 internal static class JsonRead
 {
+    /// <summary>
+    /// Writer settings of our JSON documents: only what JSON requires is escaped (quotes as <c>\"</c>,
+    /// non-ASCII kept), so stored payloads and webhook bodies read like Alertmanager's. Not for
+    /// embedding in HTML.
+    /// </summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static JsonDocument ParseDocument(string json)
     {
         try

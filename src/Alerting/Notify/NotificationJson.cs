@@ -27,7 +27,7 @@ public static class NotificationJson
     {
         ArgumentNullException.ThrowIfNull(notification);
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, JsonRead.WriterOptions))
         {
             Write(w, notification);
         }

@@ -34,6 +34,12 @@ public sealed class OutboxDelivererOptions
 
     /// <summary>Entries of different groups delivered in parallel (default 4).</summary>
     public int MaxConcurrency { get; init; } = 4;
+
+    /// <summary>
+    /// Delivered and dead entries older than this are pruned by <see cref="OutboxDeliverer.RunAsync"/>
+    /// (hourly), except each group's last one (default 7 days; <see cref="Timeout.InfiniteTimeSpan"/> keeps everything).
+    /// </summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>
@@ -66,6 +72,7 @@ public sealed class OutboxDeliverer : IDisposable
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly EventHandler _onEnqueued;
     private bool _disposed;
+    private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
 
     /// <summary>Creates the deliverer; it subscribes to <paramref name="outbox"/>'s <see cref="SqliteOutbox.Enqueued"/>.</summary>
     /// <param name="outbox">The outbox to deliver.</param>
@@ -145,6 +152,7 @@ public sealed class OutboxDeliverer : IDisposable
                 _logger.LogError(e, "Outbox delivery round failed; retrying in {PollInterval}", _options.PollInterval);
             }
             if (handled > 0) continue; // later entries of the same groups may be due now
+            await PruneIfDueAsync().ConfigureAwait(false);
             try
             {
                 await WaitForWorkAsync(cancellationToken).ConfigureAwait(false);
@@ -175,7 +183,19 @@ public sealed class OutboxDeliverer : IDisposable
             else if (due.Count > 1)
             {
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken };
-                await Parallel.ForEachAsync(due, parallel, async (entry, ct) => await DeliverOneAsync(entry, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                await Parallel.ForEachAsync(due, parallel, async (entry, ct) =>
+                {
+                    try
+                    {
+                        await DeliverOneAsync(entry, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                    {
+                        // e.g. the database was unavailable while recording the outcome: the entry stays
+                        // pending and is tried again; the other deliveries of the round go on
+                        _logger.LogError(e, "Delivering notification {DedupKey} failed", entry.DedupKey);
+                    }
+                }).ConfigureAwait(false);
             }
             _metrics?.SetOutboxDepth(await _outbox.CountPendingAsync(CancellationToken.None).ConfigureAwait(false));
             return due.Count;
@@ -259,6 +279,22 @@ public sealed class OutboxDeliverer : IDisposable
                 _metrics?.Record(n.Receiver, NotificationMetrics.Retried);
                 _logger.LogWarning("Notification {DedupKey} attempt {Attempt} failed, next at {NextAttemptAt:o}: {Error}", entry.DedupKey, entry.Attempts + 1, next, retry.Error);
                 break;
+        }
+    }
+
+    private async Task PruneIfDueAsync()
+    {
+        var now = _time.GetUtcNow();
+        if (_options.Retention == Timeout.InfiniteTimeSpan || now < _nextPrune) return;
+        _nextPrune = now.AddHours(1);
+        try
+        {
+            int pruned = await _outbox.PruneAsync(now - _options.Retention, CancellationToken.None).ConfigureAwait(false);
+            if (pruned > 0) _logger.LogInformation("Pruned {Count} outbox entries older than {Retention}", pruned, _options.Retention);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogWarning(e, "Pruning the outbox failed");
         }
     }
 

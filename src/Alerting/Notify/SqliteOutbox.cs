@@ -114,6 +114,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     {
         ArgumentNullException.ThrowIfNull(notification);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -189,11 +190,11 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $at, last_error = NULL WHERE id = $id AND state = 'pending'",
             id, cancellationToken, ("$at", deliveredAt.ToUnixTimeMilliseconds()));
 
-    /// <summary>Counts a failed attempt of a pending entry and schedules the next at <paramref name="nextAttemptAt"/>; false when it was not pending.</summary>
+    /// <summary>Counts a failed attempt of a pending entry and schedules the next at <paramref name="nextAttemptAt"/> (rounded up to the millisecond: never earlier); false when it was not pending.</summary>
     public Task<bool> MarkRetryAsync(long id, string error, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
         UpdateAsync(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $error, next_attempt_at = $next WHERE id = $id AND state = 'pending'",
-            id, cancellationToken, ("$error", error ?? ""), ("$next", nextAttemptAt.ToUnixTimeMilliseconds()));
+            id, cancellationToken, ("$error", error ?? ""), ("$next", CeilingMs(nextAttemptAt)));
 
     /// <summary>Gives up on a pending entry (one more attempt counted); false when it was not pending.</summary>
     public Task<bool> MarkDeadAsync(long id, string error, CancellationToken cancellationToken = default) =>
@@ -236,6 +237,26 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
         return list.Count == 0 ? null : list[0];
     }
 
+    /// <summary>
+    /// Deletes delivered and dead entries created before <paramref name="before"/>, except the
+    /// last entry of each (receiver, group key), which stays as the notification log
+    /// (<see cref="GetLastAsync"/>). Pending entries are never deleted.
+    /// </summary>
+    /// <returns>The number of entries deleted.</returns>
+    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        await using var c = _db.Open();
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            DELETE FROM outbox
+            WHERE state <> 'pending' AND created_at < $before
+              AND sequence < (SELECT MAX(p.sequence) FROM outbox p WHERE p.receiver = outbox.receiver AND p.group_key = outbox.group_key)
+            """;
+        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops raising <see cref="Enqueued"/>; the database stays usable by other owners.</summary>
     public void Dispose()
     {
@@ -254,6 +275,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
 
     private async Task<bool> UpdateAsync(string sql, long id, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
+        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
@@ -294,4 +316,10 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     }
 
     private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static long CeilingMs(DateTimeOffset t)
+    {
+        long ms = t.ToUnixTimeMilliseconds();
+        return DateTimeOffset.FromUnixTimeMilliseconds(ms) < t ? ms + 1 : ms;
+    }
 }

@@ -35,17 +35,17 @@ public sealed class SlackChannelPacer
     public async Task WaitTurnAsync(string channel, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        TimeSpan wait;
+        DateTimeOffset slot;
         lock (_lock)
         {
             var now = _time.GetUtcNow();
-            var slot = _next.TryGetValue(channel, out var next) && next > now ? next : now;
+            slot = _next.TryGetValue(channel, out var next) && next > now ? next : now;
             _next[channel] = slot + _interval;
-            wait = slot - now;
             if (_next.Count > 10_000) Prune(now);
         }
-        if (wait > TimeSpan.Zero)
-            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+        // Timers may fire a little early: wait again until the clock has really reached the slot.
+        for (var left = slot - _time.GetUtcNow(); left > TimeSpan.Zero; left = slot - _time.GetUtcNow())
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds)), _time, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Keeps the channel's next slot at least <paramref name="after"/> away (Slack answered 429 with this <c>Retry-After</c>).</summary>

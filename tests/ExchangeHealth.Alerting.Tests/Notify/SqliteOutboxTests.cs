@@ -168,4 +168,26 @@ public sealed class SqliteOutboxTests : IDisposable
         Assert.Null(await reopened.GetLastAsync("webhook", "{}:{alertname=\"A\"}"));
         Assert.Equal(1, await reopened.CountPendingAsync());
     }
+
+    [Fact]
+    public async Task Prune_KeepsPendingAndEachGroupsLastEntry()
+    {
+        using var outbox = new SqliteOutbox(_db.Database, _clock);
+        for (int seq = 1; seq <= 3; seq++) await outbox.EnqueueAsync(New("slack", "A", T0, seq));
+        await outbox.EnqueueAsync(New("slack", "B", T0, 1));
+        for (int i = 0; i < 3; i++)
+        {
+            foreach (var e in await outbox.ClaimDueAsync(_clock.GetUtcNow(), 10))
+            {
+                if (e.Notification.GroupKey.Contains('B', StringComparison.Ordinal) || e.Notification.Sequence == 3) continue; // B|1 and A|3 stay pending
+                await outbox.MarkDeliveredAsync(e.Id, T0);
+            }
+        }
+        Assert.Equal(2, await outbox.PruneAsync(T0.AddDays(1))); // A|1 and A|2 (delivered, not the last of A)
+
+        var left = (await outbox.ListAsync(null, 10)).Select(e => e.DedupKey).Order().ToList();
+        Assert.Equal([New("slack", "A", T0, 3).DedupKey, New("slack", "B", T0, 1).DedupKey], left);
+        Assert.Equal(3, (await outbox.GetLastAsync("slack", New("slack", "A", T0).GroupKey))!.Sequence);
+        Assert.Equal(0, await outbox.PruneAsync(T0.AddDays(1)));
+    }
 }

@@ -530,7 +530,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
         Record(new FakeSlackRequest(method, ctx.Request.Method, args, arrivedAt, arrivedTs, status, body, processed));
         try
         {
-            if (delay > TimeSpan.Zero) await Task.Delay(delay).ConfigureAwait(false);
+            if (delay > TimeSpan.Zero) await Task.Delay(delay, ctx.RequestAborted).ConfigureAwait(false); // ends early when the client gave up
             ctx.Response.StatusCode = status;
             ctx.Response.ContentType = "application/json; charset=utf-8";
             await ctx.Response.WriteAsync(body).ConfigureAwait(false);
