@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
 using ExchangeHealth.Engine;
+using ExchangeHealth.Monitor.Prometheus;
+using ExchangeHealth.Monitor.Reports;
 using ExchangeHealth.Monitor.Slo;
 using Command = System.CommandLine.Command;
 
@@ -54,9 +57,148 @@ internal static class SloCommand
         var command = new Command("slo",
             "SLO specs (Sloth prometheus/v1) -> Prometheus recording and multiwindow burn-rate alert rules (docs/slo.md).\n\n" +
             "Example:\n  exh slo generate            regenerate alert-rules/slo-*.rules.yml from slos/*.yml\n" +
-            "  exh slo generate --check    exit 1 if the committed files are out of date");
+            "  exh slo generate --check    exit 1 if the committed files are out of date\n" +
+            "  exh slo report              SLO report for leadership: reports/slo-report-<date>.md and .html");
         command.Subcommands.Add(Generate());
+        command.Subcommands.Add(Report());
         return command;
+    }
+
+    private const string ReportDescription =
+        "Write an SLO report (Markdown and self-contained HTML with charts) from Prometheus data.\n" +
+        "\n" +
+        "For every SLO of the specs, and for every series of its SLI (per market for per-market SLOs), and for each period:\n" +
+        "  objective, achieved SLI, met or not, error budget left (1 - burned/allowed, and as time: '21.6 min left'),\n" +
+        "  budget burned, burn rate (1x spends exactly the budget), the three worst burn-rate moments, and the incidents\n" +
+        "  that burned it with start, end, duration and the budget each burned.\n" +
+        "Periods: 'month' = the calendar month (UTC) to date, budget granted for the whole month; '30d' = the rolling\n" +
+        "30 days ending at --at (the period of the SLO rules). Achieved SLI = 1 - error_query/total_query of the spec with\n" +
+        "{{.window}} = the whole period (raw SLIs: error_ratio_query over the period), evaluated at --at: bad events over all\n" +
+        "events, not a mean of 5-minute ratios. An SLI without series or events is reported as 'no data', never 100 %.\n" +
+        "Incidents are the firing episodes of the SLO's page and ticket alerts in Prometheus's ALERTS series (one incident per\n" +
+        "series while any of its burn-rate alerts fires); budget burned by one = its bad events while it fired.\n" +
+        "\n" +
+        "Files: OUT/slo-report-YYYY-MM-DD.md and .html (date of --at, UTC; a same-day report is replaced). The HTML has no\n" +
+        "external assets: per SLO and period an SVG chart of the error ratio against the budget and a budget burn-down.\n" +
+        "The summary is printed; with --slack-channel and SLACK_BOT_TOKEN set it is also posted there (chat.postMessage;\n" +
+        "SLACK_API_URL overrides https://slack.com/api/).\n" +
+        "\n" +
+        "Examples:\n" +
+        "  exh slo report                                         both periods up to now, from http://127.0.0.1:9090\n" +
+        "  exh slo report --period month --at 2026-10-31T23:59:59Z  October's final numbers\n" +
+        "  SLACK_BOT_TOKEN=xoxb-... exh slo report --slack-channel C0123ABCD --prometheus http://prometheus:9090\n" +
+        "\n" +
+        "Exit codes: 0 written; 1 Prometheus unreachable or a query failed (nothing written), or the Slack post failed\n" +
+        "(files written); 2 invalid spec (file:line) or arguments.";
+
+    /// <summary>Makes the Slack poster of <c>exh slo report --slack-channel</c> from the token and API root; replaceable by the integrator.</summary>
+    internal static Func<string, Uri, HttpClient, ISloSummaryPoster> CreateSummaryPoster { get; set; } =
+        (token, baseUrl, http) => new SlackSummaryPoster(http, token, baseUrl);
+
+    private static Command Report()
+    {
+        var prometheus = new Option<string>("--prometheus") { Description = "Base URL of the PromQL HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics).", DefaultValueFactory = _ => "http://127.0.0.1:9090/", HelpName = "URL" };
+        var specs = new Option<string>("--specs") { Description = "SLO spec directory (its *.yml and *.yaml files) or one spec file.", DefaultValueFactory = _ => SloRuleFiles.DefaultSpecs, HelpName = "DIR|FILE" };
+        var period = new Option<string>("--period") { Description = "month (calendar month to date), 30d (rolling 30 days) or both.", DefaultValueFactory = _ => "both", HelpName = "month|30d|both" };
+        var at = new Option<string?>("--at") { Description = "End of the periods, RFC3339 (e.g. 2026-10-31T23:59:59Z); default now.", HelpName = "TIME" };
+        var output = new Option<string>("--out") { Description = "Directory for slo-report-YYYY-MM-DD.md and .html (created if missing).", DefaultValueFactory = _ => SloReportService.DefaultOutputDirectory, HelpName = "DIR" };
+        var slack = new Option<string?>("--slack-channel") { Description = "Also post the summary to this Slack channel id when SLACK_BOT_TOKEN is set.", HelpName = "CHANNEL" };
+        var timeout = new Option<string>("--timeout") { Description = "Timeout of each PromQL query (Prometheus duration).", DefaultValueFactory = _ => "30s", HelpName = "DURATION" };
+        var command = new Command("report", ReportDescription) { prometheus, specs, period, at, output, slack, timeout };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!Uri.TryCreate(parse.GetValue(prometheus), UriKind.Absolute, out var promUrl) || (promUrl.Scheme != "http" && promUrl.Scheme != "https"))
+                return Cli.Fail($"--prometheus: '{parse.GetValue(prometheus)}' is not an http(s) URL");
+            SloReportPeriods periods;
+            switch (parse.GetValue(period))
+            {
+                case "month": periods = SloReportPeriods.MonthToDate; break;
+                case "30d": periods = SloReportPeriods.Rolling30Days; break;
+                case "both": periods = SloReportPeriods.Both; break;
+                default: return Cli.Fail($"--period: '{parse.GetValue(period)}' is not month, 30d or both");
+            }
+            DateTimeOffset? end = null;
+            if (parse.GetValue(at) is { } atText)
+            {
+                if (!TryParseRfc3339(atText, out var parsed))
+                    return Cli.Fail($"--at: '{atText}' is not an RFC3339 time such as 2026-10-31T23:59:59Z");
+                end = parsed;
+            }
+            if (!PromDuration.TryParse(parse.GetValue(timeout), out var queryTimeout, out string durationError) || queryTimeout <= TimeSpan.Zero)
+                return Cli.Fail($"--timeout: {(durationError.Length > 0 ? durationError : "must be positive")}");
+            string? channel = parse.GetValue(slack);
+            string? token = Environment.GetEnvironmentVariable("SLACK_BOT_TOKEN");
+            Uri slackUrl = SlackSummaryPoster.DefaultBaseUrl;
+            if (Environment.GetEnvironmentVariable("SLACK_API_URL") is { Length: > 0 } slackUrlText && !Uri.TryCreate(slackUrlText, UriKind.Absolute, out slackUrl!))
+                return Cli.Fail($"SLACK_API_URL: '{slackUrlText}' is not a URL");
+
+            IReadOnlyList<SloServiceSpec> loaded;
+            try
+            {
+                loaded = SloReportService.LoadSpecs(parse.GetValue(specs)!);
+            }
+            catch (ConfigException e)
+            {
+                return Cli.Fail(e.Message);
+            }
+
+            using var client = new PrometheusApiClient(promUrl, queryTimeout);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            Func<string, CancellationToken, Task>? publisher = null;
+            if (channel is { Length: > 0 })
+            {
+                if (string.IsNullOrEmpty(token)) Console.Error.WriteLine($"exh slo report: not posting to Slack channel {channel}: SLACK_BOT_TOKEN is not set");
+                else
+                {
+                    var poster = CreateSummaryPoster(token, slackUrl, http);
+                    publisher = (text, ct) => poster.PostAsync(channel, text, ct);
+                }
+            }
+            var service = new SloReportService(client, loaded, parse.GetValue(output)!, TimeProvider.System)
+            {
+                Periods = periods,
+                SummaryPublisher = publisher,
+            };
+            SloReportFiles? files = null;
+            try
+            {
+                files = end is { } e ? await service.GenerateAsync(e, cancellationToken) : await service.GenerateAsync(cancellationToken);
+            }
+            catch (PrometheusApiException e) when (e.IsUnreachable)
+            {
+                return Cli.Fail($"slo report: Prometheus at {promUrl} is unreachable ({e.Error}); no report written. Is it running? Pass --prometheus URL.", 1);
+            }
+            catch (PrometheusApiException e)
+            {
+                return Cli.Fail($"slo report: a query failed at {promUrl}: {e.ErrorType}: {e.Error}; no report written.", 1);
+            }
+            catch (SloSummaryPostException e)
+            {
+                Console.Error.WriteLine($"exh: slo report: the report files were written to {parse.GetValue(output)}, but the Slack post failed: {e.Message}");
+                return 1;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Cli.Fail($"slo report: cannot write the report: {e.Message}", 1);
+            }
+            Console.WriteLine($"wrote {files.MarkdownPath}");
+            Console.WriteLine($"wrote {files.HtmlPath}");
+            if (publisher is not null) Console.WriteLine($"posted the summary to Slack channel {channel}");
+            Console.WriteLine();
+            Console.Write(files.Summary);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Parses an RFC3339 time (<c>2026-10-31T23:59:59Z</c>, with an offset or Z; fractions allowed).</summary>
+    internal static bool TryParseRfc3339(string text, out DateTimeOffset value)
+    {
+        value = default;
+        if (text.Length < 20 || text[10] is not ('T' or 't')) return false;
+        char last = text[^1];
+        bool zone = last is 'Z' or 'z' || (text.Length >= 6 && text[^3] == ':' && text[^6] is '+' or '-');
+        return zone && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out value);
     }
 
     private static Command Generate()

@@ -115,6 +115,69 @@ public sealed class PrometheusServer : IAsyncDisposable
         var jobs = scrapeJobs.Select(j => (Job: j.Key, Targets: j.Value.ToList())).ToList();
         if (jobs.Count == 0 || jobs.Exists(j => string.IsNullOrWhiteSpace(j.Job) || j.Targets.Count == 0 || j.Targets.Exists(string.IsNullOrWhiteSpace)))
             throw new ArgumentException("At least one job with non-empty host:port targets is required.", nameof(scrapeJobs));
+        return await StartCoreAsync(jobs, scrapeInterval, ruleFilesDir, alertmanagers?.ToList(), [], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a Prometheus that scrapes nothing and takes samples through its remote-write receiver
+    /// (<c>--web.enable-remote-write-receiver</c>, fed by <see cref="RemoteWriteAsync"/>), for tests that
+    /// need weeks of history they control (SLO reports) without waiting for it.
+    /// </summary>
+    /// <remarks>
+    /// A normal head accepts no sample more than 1 h older than its newest one and cuts a 2 h block
+    /// (with an fsync) for every 2 h of data, which makes weeks of backfill slow. Here the head block
+    /// spans <paramref name="history"/> (the hidden <c>--storage.tsdb.min-block-duration</c>), so the
+    /// whole history stays in the in-memory head: samples may arrive in any series order as long as
+    /// each series' samples ascend, and no block is written during the test. Retention is 100 years.
+    /// </remarks>
+    /// <param name="history">The longest span of history the test writes (default 60 days).</param>
+    /// <param name="ruleFilesDir">A directory of rule files to load; null for none.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running server.</returns>
+    public static Task<PrometheusServer> StartForRemoteWriteAsync(TimeSpan? history = null, string? ruleFilesDir = null, CancellationToken cancellationToken = default)
+    {
+        var span = history ?? TimeSpan.FromDays(60);
+        if (span < TimeSpan.FromHours(2))
+            throw new ArgumentException("The history must be at least 2 h.", nameof(history));
+        // The head is cut into a block once it spans 1.5 x min-block-duration; keep it above the history.
+        string blockDuration = ((long)Math.Ceiling(span.TotalHours * 2)).ToString(CultureInfo.InvariantCulture) + "h";
+        return StartCoreAsync([], TimeSpan.FromSeconds(15), ruleFilesDir, null,
+            ["--web.enable-remote-write-receiver", "--storage.tsdb.min-block-duration=" + blockDuration,
+             "--storage.tsdb.max-block-duration=" + blockDuration, "--storage.tsdb.retention.time=100y"],
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends series to the remote-write receiver (<c>POST /api/v1/write</c>, protobuf + snappy as
+    /// <see cref="PrometheusRemoteWrite.Encode"/>); only for a server from <see cref="StartForRemoteWriteAsync"/>.
+    /// </summary>
+    /// <param name="series">Series with their samples (each series' samples in ascending time).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="InvalidOperationException">Prometheus refused the request; the message quotes its answer.</exception>
+    public async Task RemoteWriteAsync(IEnumerable<RemoteWriteSeries> series, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var content = new ByteArrayContent(PrometheusRemoteWrite.Encode(series));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-protobuf");
+        content.Headers.ContentEncoding.Add("snappy");
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("api/v1/write", UriKind.Relative)) { Content = content };
+        request.Headers.Add("X-Prometheus-Remote-Write-Version", "0.1.0");
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new InvalidOperationException($"remote write refused: HTTP {(int)response.StatusCode}: {body}");
+        }
+    }
+
+    private static async Task<PrometheusServer> StartCoreAsync(
+        List<(string Job, List<string> Targets)> jobs,
+        TimeSpan scrapeInterval,
+        string? ruleFilesDir,
+        List<string>? alertmanagers,
+        IReadOnlyList<string> extraArguments,
+        CancellationToken cancellationToken)
+    {
         if (scrapeInterval < TimeSpan.FromMilliseconds(1))
             throw new ArgumentException("The scrape interval must be at least 1 ms.", nameof(scrapeInterval));
         if (ruleFilesDir is not null && !Directory.Exists(ruleFilesDir))
@@ -126,12 +189,12 @@ public sealed class PrometheusServer : IAsyncDisposable
         try
         {
             string configPath = Path.Combine(directory, "prometheus.yml");
-            await File.WriteAllTextAsync(configPath, BuildConfig(jobs, scrapeInterval, ruleFilesDir, alertmanagers?.ToList()), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(configPath, BuildConfig(jobs, scrapeInterval, ruleFilesDir, alertmanagers), cancellationToken).ConfigureAwait(false);
 
             // A port picked free can be taken before Prometheus binds it: try a few.
             for (int attempt = 1; ; attempt++)
             {
-                var server = Launch(binary, directory, configPath, attempt);
+                var server = Launch(binary, directory, configPath, attempt, extraArguments);
                 try
                 {
                     await server.WaitUntilReadyAsync(cancellationToken).ConfigureAwait(false);
@@ -262,7 +325,7 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// <returns>A task that completes when the process has exited and the directory is gone.</returns>
     public ValueTask DisposeAsync() => new(ShutdownAsync(deleteDirectory: true));
 
-    private static PrometheusServer Launch(string binary, string directory, string configPath, int attempt)
+    private static PrometheusServer Launch(string binary, string directory, string configPath, int attempt, IReadOnlyList<string> extraArguments)
     {
         int port = FindFreePort();
         string logPath = Path.Combine(directory, $"prometheus-{attempt}.log");
@@ -278,6 +341,8 @@ public sealed class PrometheusServer : IAsyncDisposable
         startInfo.ArgumentList.Add("--config.file=" + configPath);
         startInfo.ArgumentList.Add("--storage.tsdb.path=" + dataPath);
         startInfo.ArgumentList.Add("--web.listen-address=127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture));
+        foreach (string argument in extraArguments)
+            startInfo.ArgumentList.Add(argument);
 
         var log = new StreamWriter(new FileStream(logPath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete), new UTF8Encoding(false));
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
@@ -391,7 +456,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             sb.Append("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [")
               .Append(string.Join(", ", alertmanagers.Select(a => JsonSerializer.Serialize(a.Trim())))).Append("]\n");
         }
-        sb.Append("scrape_configs:\n");
+        sb.Append(jobs.Count == 0 ? "scrape_configs: []\n" : "scrape_configs:\n");
         foreach (var (job, targets) in jobs)
         {
             sb.Append("  - job_name: ").Append(JsonSerializer.Serialize(job)).Append('\n');
