@@ -33,6 +33,10 @@ internal static class MonitorCommand
         var timeout = new Option<string>("--query-timeout") { Description = "Timeout of each rule query.", DefaultValueFactory = _ => "10s" };
         var downAfter = new Option<string>("--prometheus-down-after") { Description = "Raise PrometheusUnreachable after every query failed this long.", DefaultValueFactory = _ => "3s" };
         var external = new Option<string?>("--external-url") { Description = "Base of the generator links in notifications (default: --prometheus)." };
+        var sloSpecs = new Option<string?>("--slo-specs") { Description = "SLO specs (file or directory) for the periodic SLO report. Default: slos/ when present; 'none' for no report." };
+        var reportCron = new Option<string>("--slo-report-cron") { Description = "When the SLO report is written (Quartz cron, UTC).", DefaultValueFactory = _ => SloReportSchedule.DefaultCron };
+        var reports = new Option<string>("--reports") { Description = "Directory of the SLO reports (Markdown and HTML).", DefaultValueFactory = _ => "reports" };
+        var reportChannel = new Option<string?>("--slo-report-channel") { Description = "Slack channel ID for the report summary (needs SLACK_BOT_TOKEN)." };
 
         var command = new Command("monitor",
             "Run the monitor: evaluate Prometheus alert rule files (one Quartz job per group, Prometheus's pending/firing semantics) " +
@@ -42,7 +46,7 @@ internal static class MonitorCommand
             "token, Slack receivers print to the console. See docs/alerting.md.\n\n" +
             "Examples:\n  exh monitor\n  SLACK_BOT_TOKEN=xoxb-... exh monitor --routing config/alertmanager.yml --prometheus http://127.0.0.1:9090\n" +
             "  exh silence add 'alertname=\"EngineDown\"' --duration 1h --comment 'maintenance'");
-        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external }) command.Options.Add(o);
+        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external, sloSpecs, reportCron, reports, reportChannel }) command.Options.Add(o);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -69,6 +73,10 @@ internal static class MonitorCommand
                 QueryTimeout = queryTimeout,
                 PrometheusDownAfter = down,
                 ExternalUrl = parse.GetValue(external),
+                SloSpecs = parse.GetValue(sloSpecs) is { } spec ? (spec == "none" ? null : Path.GetFullPath(spec)) : (Directory.Exists("slos") ? Path.GetFullPath("slos") : null),
+                SloReportCron = parse.GetValue(reportCron)!,
+                ReportsDirectory = Path.GetFullPath(parse.GetValue(reports)!),
+                SloReportSlackChannel = parse.GetValue(reportChannel),
                 SlackBotToken = Environment.GetEnvironmentVariable("SLACK_BOT_TOKEN"),
                 SlackSigningSecret = Environment.GetEnvironmentVariable("SLACK_SIGNING_SECRET"),
             };
@@ -95,6 +103,7 @@ internal static class MonitorCommand
         }
         catch (ConfigException e) { return Cli.Fail(e.Message); }
         catch (DirectoryNotFoundException e) { return Cli.Fail(e.Message); }
+        catch (FormatException e) { return Cli.Fail(e.Message); }
         catch (IOException e) { return Cli.Fail($"cannot start: {e.Message}", 1); }
         catch (UnauthorizedAccessException e) { return Cli.Fail($"cannot start: {e.Message}", 1); }
 

@@ -7,6 +7,7 @@ using ExchangeHealth.Alerting.Routing;
 using ExchangeHealth.Alerting.Silences;
 using ExchangeHealth.Alerting.Slack;
 using ExchangeHealth.Monitor.Prometheus;
+using ExchangeHealth.Monitor.Reports;
 using ExchangeHealth.Monitor.Storage;
 using ExchangeHealth.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
@@ -60,6 +61,20 @@ public sealed class MonitorHost : IAsyncDisposable
         Escalations = new EscalationService(Outbox, () => Dispatcher!.Config, options.Time, logs.CreateLogger("exh.monitor.escalation"));
         Dispatcher = new AlertDispatcher(Routing, Escalations, Silences, options.Time, logs.CreateLogger("exh.monitor.dispatcher"));
         NotificationMetrics = new NotificationMetrics(_meter);
+        if (options.SloSpecs is not null)
+        {
+            var specs = SloReportService.LoadSpecs(options.SloSpecs);
+            Func<string, CancellationToken, Task>? publish = null;
+            if (!string.IsNullOrEmpty(options.SloReportSlackChannel) && !string.IsNullOrEmpty(options.SlackBotToken))
+            {
+                var poster = new SlackSummaryPoster(_http, options.SlackBotToken);
+                string channel = options.SloReportSlackChannel;
+                publish = (text, ct) => poster.PostAsync(channel, text, ct);
+            }
+            SloReports = new SloReportSchedule(
+                new SloReportService(_prometheus, specs, options.ReportsDirectory, options.Time) { SummaryPublisher = publish },
+                logs.CreateLogger("exh.monitor.slo-report"));
+        }
         BuildNotifiers(Routing);
         Deliverer = new OutboxDeliverer(Outbox, name => _notifiers.GetValueOrDefault(name), NotificationMetrics, null, options.Time, logs.CreateLogger("exh.monitor.outbox"));
         Rules = new RuleEvaluationService(
@@ -73,6 +88,7 @@ public sealed class MonitorHost : IAsyncDisposable
                 ConfigureQuartz = q =>
                 {
                     q.Services.AddSingleton(Escalations);
+                    if (SloReports is not null) q.Services.AddSingleton(SloReports);
                     options.ConfigureQuartz?.Invoke(q);
                 },
             },
@@ -105,6 +121,9 @@ public sealed class MonitorHost : IAsyncDisposable
 
     /// <summary>Delivery of the outbox.</summary>
     public OutboxDeliverer Deliverer { get; }
+
+    /// <summary>The periodic SLO report, when <see cref="MonitorOptions.SloSpecs"/> is set.</summary>
+    public SloReportSchedule? SloReports { get; }
 
     /// <summary>Silences.</summary>
     public SilenceStore Silences { get; }
@@ -145,6 +164,7 @@ public sealed class MonitorHost : IAsyncDisposable
         _loops.Add(Task.Run(() => Dispatcher.RunAsync(_stop.Token), CancellationToken.None));
         await Rules.StartAsync(cancellationToken).ConfigureAwait(false);
         Escalations.Scheduler = Rules.Scheduler;
+        if (SloReports is not null) await SloReports.ScheduleAsync(Rules.Scheduler!, Options.SloReportCron, cancellationToken).ConfigureAwait(false);
         _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
         await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);
         _meter.CreateObservableGauge("exh.monitor.up", () => 1, "{state}", "1 while the monitor runs.");

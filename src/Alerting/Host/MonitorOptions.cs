@@ -47,6 +47,18 @@ public sealed record MonitorOptions
     /// <summary>Clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>SLO spec file or directory for the periodic SLO report; null for no report.</summary>
+    public string? SloSpecs { get; init; }
+
+    /// <summary>Quartz cron (UTC) of the SLO report; default Mondays 08:00.</summary>
+    public string SloReportCron { get; init; } = SloReportSchedule.DefaultCron;
+
+    /// <summary>Where SLO reports are written; default <c>reports</c>.</summary>
+    public string ReportsDirectory { get; init; } = "reports";
+
+    /// <summary>Slack channel ID the report summary is posted to (needs <see cref="SlackBotToken"/>); null for none.</summary>
+    public string? SloReportSlackChannel { get; init; }
+
     /// <summary>Extra Quartz configuration (clustered job store); null for in-memory.</summary>
     public Action<Quartz.IQuartzBuilder>? ConfigureQuartz { get; init; }
 

@@ -212,4 +212,29 @@ public sealed class MonitorHostTests : IAsyncLifetime
             Assert.Contains(second.Dispatcher.GetAlerts(), a => a.Alert.Name == "OrderRejectsHigh");
         }
     }
+
+    [Fact]
+    public async Task SloReport_RunsOnItsQuartzSchedule_AndWritesMarkdownAndHtml()
+    {
+        string repoSlos = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../slos"));
+        Assert.True(Directory.Exists(repoSlos), repoSlos);
+        string reports = Path.Combine(_dir, "reports");
+        await using var monitor = await MonitorHost.StartAsync(new MonitorOptions
+        {
+            PrometheusUrl = _prom!.BaseAddress,
+            RulesDirectory = RulesDir,
+            DataDirectory = DataDir,
+            Listen = new IPEndPoint(IPAddress.Loopback, 0),
+            ConsoleOut = TextWriter.Null,
+            SloSpecs = repoSlos,
+            SloReportCron = "0/2 * * * * ?",
+            ReportsDirectory = reports,
+        });
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (monitor.SloReports!.Written == 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.True(monitor.SloReports.Written > 0, "no report written within 30 s");
+        Assert.Single(Directory.GetFiles(reports, "slo-report-*.md"));
+        string html = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(reports, "slo-report-*.html")));
+        Assert.Contains("order-entry-availability", html, StringComparison.Ordinal); // an SLO of slos/exchange.yml (no data here, so no charts)
+    }
 }
