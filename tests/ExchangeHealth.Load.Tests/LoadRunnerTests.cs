@@ -229,8 +229,10 @@ public sealed class LoadRunnerTests(ITestOutputHelper output)
         Assert.Equal(2, report.ConnectionErrors.Count);
         Assert.All(report.ConnectionErrors, e => Assert.Contains("server_shutting_down", e.Message, StringComparison.Ordinal));
         // The server answers every command it took before closing; the few sent after it stopped
-        // reading are unacknowledged, and a command it refused is named by a session error.
-        Assert.InRange(report.Unacknowledged, 0, 20);
+        // reading are unacknowledged (at 1000/s, up to 200 ms of scheduling delay on a loaded 2-core
+        // machine between the server's stop and the client seeing the close), and a command it
+        // refused is named by a session error.
+        Assert.InRange(report.Unacknowledged, 0, 200);
         Assert.InRange(report.Sent - report.Acknowledged - report.Unacknowledged, 0, shutdown.Count);
         Assert.Equal(report.Unacknowledged + report.NotSent + shutdown.Count + 2, report.Errors);
     }

@@ -66,6 +66,22 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
             k.AddServerHeader = false;
         });
         var app = builder.Build();
+        // Anything unexpected is logged and answered as JSON naming the failure, never a bare 500.
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
+            {
+                _log.LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+                bool busy = e is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 };
+                context.Response.StatusCode = busy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
+                if (busy) context.Response.Headers.RetryAfter = "1";
+                await context.Response.WriteAsJsonAsync(new { error = $"{e.GetType().Name}: {e.Message}", field = "" }, Json).ConfigureAwait(false);
+            }
+        });
         Map(app);
         try
         {

@@ -1,3 +1,4 @@
+using ExchangeHealth.TestKit;
 using ExchangeHealth.Alerting.Model;
 using ExchangeHealth.Alerting.Routing;
 using ExchangeHealth.Alerting.Silences;

@@ -1,3 +1,4 @@
+using ExchangeHealth.TestKit;
 using System.Collections.Concurrent;
 using ExchangeHealth.Alerting.Rules;
 using ExchangeHealth.Engine;

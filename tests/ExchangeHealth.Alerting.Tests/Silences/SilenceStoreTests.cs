@@ -1,3 +1,4 @@
+using ExchangeHealth.TestKit;
 using System.Text.Json;
 using ExchangeHealth.Alerting.Silences;
 using ExchangeHealth.Alerting.Tests.Routing;

@@ -1,3 +1,4 @@
+using ExchangeHealth.TestKit;
 using System.Buffers.Binary;
 using System.Net;
 using ExchangeHealth.Engine.Gateway;

@@ -5,10 +5,17 @@ using ExchangeHealth.TestKit.Prometheus;
 
 namespace ExchangeHealth.Engine.Tests.Service;
 
+/// <summary>Tests that read the process-wide engine meter and need no other engine running beside them.</summary>
+[CollectionDefinition(nameof(EngineMeterCollection), DisableParallelization = true)]
+public sealed class EngineMeterCollection;
+
 /// <summary>
 /// The engine's exposition against the metric contract of ARCHITECTURE.md (names, types, labels),
-/// so dashboards and rules never drift from the code; and promtool's lint.
+/// so dashboards and rules never drift from the code; and promtool's lint. Runs alone: every
+/// engine service in the process reports to the same meter name, so another test's engine running
+/// at the same time would add to the exact counts asserted here.
 /// </summary>
+[Collection(nameof(EngineMeterCollection))]
 public sealed class EngineMetricsTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using ExchangeHealth.Engine;
-using ExchangeHealth.Engine.Tests.Gateway;
 using ExchangeHealth.Monitor.Canary;
+using ExchangeHealth.TestKit;
 
 namespace ExchangeHealth.Monitor.Tests.Canary;
 

@@ -1,8 +1,9 @@
-namespace ExchangeHealth.Engine.Tests.Gateway;
+namespace ExchangeHealth.TestKit;
 
 /// <summary>
 /// A clock that moves only when told (<see cref="Advance"/>), with timers: due timers fire on the
-/// advancing thread, in due order. For logon and heartbeat timeouts without waiting for them.
+/// advancing thread, in due order (so <c>Task.Delay(d, timeProvider)</c> completes on Advance). Shared by
+/// the test projects (logon and heartbeat timeouts, the rule watcher, the dispatcher, the canary).
 /// </summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {
@@ -10,14 +11,31 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
     private readonly List<ManualTimer> _timers = [];
     private long _ticks;
 
-    public ManualTimeProvider() : this(new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero)) { }
+    /// <summary>A clock starting at 2026-11-21 03:00 UTC.</summary>
+    public ManualTimeProvider() : this(new DateTimeOffset(2026, 11, 21, 3, 0, 0, TimeSpan.Zero)) { }
 
+    /// <inheritdoc/>
     public override DateTimeOffset GetUtcNow() => start.AddTicks(Interlocked.Read(ref _ticks));
 
+    /// <inheritdoc/>
     public override long GetTimestamp() => Interlocked.Read(ref _ticks);
 
+    /// <inheritdoc/>
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
+    /// <summary>Number of armed timers.</summary>
+    public int ActiveTimers
+    {
+        get { lock (_lock) return _timers.Count; }
+    }
+
+    /// <summary>Due times of the armed timers.</summary>
+    public IReadOnlyList<DateTimeOffset> TimerDueTimes
+    {
+        get { lock (_lock) return _timers.Select(t => start.AddTicks(t.DueAt)).ToList(); }
+    }
+
+    /// <inheritdoc/>
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new ManualTimer(this, callback, state);
