@@ -79,6 +79,7 @@ public sealed class RuleEvaluationService : IAsyncDisposable
     private IScheduler? _scheduler;
     private DateTimeOffset? _unreachableSince;
     private double? _alignedTo;
+    private readonly Dictionary<string, (DateTimeOffset At, double Value)> _budgets = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task? _realign;
     private bool _unreachableAlertFiring;
@@ -305,12 +306,59 @@ public sealed class RuleEvaluationService : IAsyncDisposable
         if (evaluator is null) return null;
         var evaluation = await evaluator.EvaluateAsync(ts, cancellationToken).ConfigureAwait(false);
         Metrics.Record(groupKey, evaluation.Duration, evaluation.FailedRules);
-        var alerts = new List<Alert>(evaluation.Alerts);
+        var alerts = await AddErrorBudgetAsync(evaluation.Alerts, evaluation.Timestamp, cancellationToken).ConfigureAwait(false);
         var self = CheckPrometheusHealth(evaluator, evaluation);
         if (self is not null) alerts.Add(self);
         if (alerts.Count > 0) await _publish(alerts, cancellationToken).ConfigureAwait(false);
         Evaluated?.Invoke(evaluator, evaluation);
         return evaluation;
+    }
+
+    /// <summary>
+    /// SLO alerts (label <c>sloth_id</c>) that are firing get the annotation
+    /// <c>error_budget_remaining</c>: the SLO's <c>slo:period_error_budget_remaining:ratio</c> for the
+    /// same SLO (and market, when the alert has one), so the page says how much budget is left.
+    /// Looked up at most every 30 s per series; a failed lookup leaves the alert as it is.
+    /// </summary>
+    private async Task<List<Alert>> AddErrorBudgetAsync(IReadOnlyList<Alert> alerts, DateTimeOffset ts, CancellationToken cancellationToken)
+    {
+        var result = new List<Alert>(alerts.Count);
+        foreach (var alert in alerts)
+        {
+            if (!alert.Labels.TryGetValue("sloth_id", out string sloId) || alert.EndsAt is not null || alert.Annotations.Contains("error_budget_remaining"))
+            {
+                result.Add(alert);
+                continue;
+            }
+            string market = alert.Labels["market"];
+            string key = sloId + "\n" + market;
+            double? budget;
+            lock (_lock)
+            {
+                budget = _budgets.TryGetValue(key, out var cached) && ts - cached.At < TimeSpan.FromSeconds(30) ? cached.Value : null;
+            }
+            if (budget is null)
+            {
+                string selector = $"sloth_id=\"{Escape(sloId)}\"" + (market.Length > 0 ? $", market=\"{Escape(market)}\"" : "");
+                try
+                {
+                    var r = await _client.QueryAsync($"max(slo:period_error_budget_remaining:ratio{{{selector}}})", ts, _options.QueryTimeout, cancellationToken).ConfigureAwait(false);
+                    budget = r.Samples.Count > 0 && double.IsFinite(r.Samples[0].Value) ? r.Samples[0].Value : double.NaN;
+                }
+                catch (PrometheusApiException)
+                {
+                    budget = double.NaN;
+                }
+                lock (_lock) _budgets[key] = (ts, budget.Value);
+            }
+            result.Add(double.IsNaN(budget.Value) ? alert : alert with
+            {
+                Annotations = alert.Annotations.With("error_budget_remaining", budget.Value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)),
+            });
+        }
+        return result;
+
+        static string Escape(string v) => v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
     }
 
     private Alert? CheckPrometheusHealth(RuleGroupEvaluator evaluator, GroupEvaluation evaluation)

@@ -237,4 +237,36 @@ public sealed class MonitorHostTests : IAsyncLifetime
         string html = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(reports, "slo-report-*.html")));
         Assert.Contains("order-entry-availability", html, StringComparison.Ordinal); // an SLO of slos/exchange.yml (no data here, so no charts)
     }
+
+    [Fact]
+    public async Task SloAlert_PageShowsTheRemainingErrorBudget()
+    {
+        // Prometheus records the SLO's budget (as the generated SLO rules do); the monitor's SLO alert carries sloth_id.
+        string promRules = Path.Combine(_dir, "prom-rules");
+        Directory.CreateDirectory(promRules);
+        await File.WriteAllTextAsync(Path.Combine(promRules, "budget.yml"), """
+            groups:
+              - name: budget
+                interval: 1s
+                rules:
+                  - record: slo:period_error_budget_remaining:ratio
+                    expr: label_replace(label_replace(vector(0.42), "sloth_id", "exchange-test", "", ""), "market", "BTC-USD", "", "")
+            """);
+        await _prom!.DisposeAsync();
+        _prom = await PrometheusServer.StartAsync(["127.0.0.1:1"], TimeSpan.FromSeconds(1), promRules);
+        await _prom.WaitForAsync("slo:period_error_budget_remaining:ratio", r => r.Count == 1, TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(Path.Combine(RulesDir, "test.rules.yml"), """
+            groups:
+              - name: test
+                rules:
+                  - alert: TestBudgetBurn
+                    expr: label_replace(vector(20), "market", "BTC-USD", "", "")
+                    labels:
+                      severity: page
+                      sloth_id: exchange-test
+            """);
+        await using var monitor = await StartMonitorAsync();
+        var post = await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(15));
+        Assert.Contains("42%", post.Body.ToJsonString(), StringComparison.Ordinal);
+    }
 }
