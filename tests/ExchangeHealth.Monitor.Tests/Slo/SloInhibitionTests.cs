@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
+using ExchangeHealth.TestKit.Alertmanager;
 using ExchangeHealth.TestKit.Prometheus;
 
 namespace ExchangeHealth.Monitor.Tests.Slo;
@@ -37,8 +36,8 @@ public sealed class SloInhibitionTests
     public async Task RealAlertmanager_FasterTierSuppressesSlowerTiersOfSameSloAndMarketOnly()
     {
         using var dir = new SloTempDirectory();
-        dir.Write("alertmanager.yml", Route + File.ReadAllText(SloTestSupport.Repo("config", "slo-inhibit-rules.yml")));
-        await using var am = await AlertmanagerProcess.StartAsync(dir);
+        await using var am = await AlertmanagerServer.StartAsync(Route + File.ReadAllText(SloTestSupport.Repo("config", "slo-inhibit-rules.yml")));
+        using var amHttp = new HttpClient { BaseAddress = am.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
 
         static Dictionary<string, object> Alert(string slo, string tier, string market) => new()
         {
@@ -55,7 +54,7 @@ public sealed class SloInhibitionTests
             ["startsAt"] = DateTimeOffset.UtcNow.AddMinutes(-1),
             ["endsAt"] = DateTimeOffset.UtcNow.AddMinutes(10),
         };
-        using var post = await am.Http.PostAsJsonAsync("api/v2/alerts", new[]
+        using var post = await amHttp.PostAsJsonAsync("api/v2/alerts", new[]
         {
             Alert("order-entry-availability", "page-fast", "BTC/USD"),
             Alert("order-entry-availability", "page-slow", "BTC/USD"),    // muted by page-fast
@@ -79,7 +78,7 @@ public sealed class SloInhibitionTests
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
-            using var doc = JsonDocument.Parse(await am.Http.GetStringAsync("api/v2/alerts"));
+            using var doc = JsonDocument.Parse(await amHttp.GetStringAsync("api/v2/alerts"));
             states = doc.RootElement.EnumerateArray().ToDictionary(
                 a => $"{a.GetProperty("labels").GetProperty("sloth_slo").GetString()} {a.GetProperty("labels").GetProperty("exh_tier").GetString()} {a.GetProperty("labels").GetProperty("market").GetString()}",
                 a => (a.GetProperty("status").GetProperty("state").GetString()!, a.GetProperty("status").GetProperty("inhibitedBy").GetArrayLength()));
@@ -100,72 +99,5 @@ public sealed class SloInhibitionTests
         if (!p.WaitForExit(TimeSpan.FromSeconds(30))) { p.Kill(); throw new TimeoutException(file); }
         p.WaitForExit();
         return (p.ExitCode, stdout.Result + stderr.Result);
-    }
-
-    /// <summary>A real Alertmanager child process on a free 127.0.0.1 port; killed by its own Process on dispose.</summary>
-    private sealed class AlertmanagerProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-
-        private AlertmanagerProcess(Process process, HttpClient http)
-        {
-            _process = process;
-            Http = http;
-        }
-
-        public HttpClient Http { get; }
-
-        public static async Task<AlertmanagerProcess> StartAsync(SloTempDirectory dir)
-        {
-            string binary = ExternalTool.Find("prometheus-alertmanager", "prometheus-alertmanager");
-            int port;
-            using (var probe = new TcpListener(IPAddress.Loopback, 0))
-            {
-                probe.Start();
-                port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            }
-            var psi = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string a in new[]
-            {
-                "--config.file=" + dir.Combine("alertmanager.yml"), "--storage.path=" + dir.Combine("data"),
-                $"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-            })
-            {
-                psi.ArgumentList.Add(a);
-            }
-            var process = Process.Start(psi)!;
-            var log = new System.Text.StringBuilder();
-            process.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-            process.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
-            var am = new AlertmanagerProcess(process, http);
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                if (process.HasExited) break;
-                try
-                {
-                    using var ready = await http.GetAsync("-/ready");
-                    if (ready.IsSuccessStatusCode) return am;
-                }
-                catch (HttpRequestException) { }
-                await Task.Delay(50);
-            }
-            await am.DisposeAsync();
-            lock (log) throw new InvalidOperationException("alertmanager did not become ready:\n" + log);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Http.Dispose();
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
-        }
     }
 }
