@@ -58,6 +58,7 @@ public sealed class AlertStateStore
     public void SaveGroup(string groupKey, IEnumerable<PersistedAlert> alerts)
     {
         ArgumentNullException.ThrowIfNull(alerts);
+        using var write = _db.EnterWrite();
         using var c = _db.Open();
         using var tx = c.BeginTransaction();
         using (var del = c.CreateCommand())

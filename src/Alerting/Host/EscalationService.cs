@@ -112,6 +112,7 @@ public sealed class EscalationService : INotificationSink
         var last = await _outbox.GetLastAsync(receiver, groupKey, cancellationToken).ConfigureAwait(false);
         if (last is null) return null;
         var ack = new Acknowledgement(receiver, groupKey, by, _time.GetUtcNow(), last.Sequence);
+        using (await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
         using (var c = _db.Open())
         using (var cmd = c.CreateCommand())
         {

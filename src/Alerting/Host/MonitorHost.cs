@@ -235,6 +235,7 @@ public sealed class MonitorHost : IAsyncDisposable
         _meter.Dispose();
         _http.Dispose();
         _stop.Dispose();
+        Database.ClearPool();
     }
 }
 

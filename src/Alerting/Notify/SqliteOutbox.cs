@@ -114,7 +114,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     {
         ArgumentNullException.ThrowIfNull(notification);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -245,7 +245,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     /// <returns>The number of entries deleted.</returns>
     public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -275,7 +275,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
 
     private async Task<bool> UpdateAsync(string sql, long id, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = sql;

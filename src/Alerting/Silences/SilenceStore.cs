@@ -104,6 +104,7 @@ public sealed class SilenceStore : ISilencer
         string detail = string.Create(CultureInfo.InvariantCulture,
             $"matchers {{{string.Join(", ", matchers)}}} from {startsAt:O} to {endsAt:O}; comment: {comment}");
 
+        using (await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
         using (var c = _db.Open())
         using (var tx = c.BeginTransaction())
         {
@@ -146,6 +147,7 @@ public sealed class SilenceStore : ISilencer
         if (string.IsNullOrWhiteSpace(by)) throw new SilenceValidationException("by", "who expires the silence is required");
         if (by.Length > MaxCreatedByLength) throw new SilenceValidationException("by", $"longer than {MaxCreatedByLength} characters");
         var now = Truncate(_time.GetUtcNow());
+        using (await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
         using (var c = _db.Open())
         using (var tx = c.BeginTransaction())
         {

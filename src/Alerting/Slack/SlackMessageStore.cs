@@ -86,7 +86,7 @@ public sealed class SlackMessageStore
     /// <summary>Forgets the group's message (the next notification posts a new one).</summary>
     public async Task ForgetMessageAsync(string receiver, string groupKey, CancellationToken cancellationToken = default)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = "DELETE FROM slack_messages WHERE receiver = $r AND group_key = $g";
@@ -97,7 +97,7 @@ public sealed class SlackMessageStore
 
     internal async Task SaveMessageAsync(SlackMessageRef message, string alertsState, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -129,7 +129,7 @@ public sealed class SlackMessageStore
 
     internal async Task SaveAlertsStateAsync(string receiver, string groupKey, string alertsState, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = "UPDATE slack_messages SET alerts_state = $s, updated_at = $now WHERE receiver = $r AND group_key = $g";
@@ -157,7 +157,7 @@ public sealed class SlackMessageStore
     /// <summary>Records that a post is about to be sent (durably, before sending); keeps the first start time.</summary>
     internal async Task MarkSendingAsync(string dedupKey, string step, string channel, string? threadTs, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -176,7 +176,7 @@ public sealed class SlackMessageStore
 
     internal async Task MarkDoneAsync(string dedupKey, string step, string channel, string? ts, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -195,7 +195,7 @@ public sealed class SlackMessageStore
     /// <summary>Slack said definitively that the post was not made: forget the in-flight mark.</summary>
     internal async Task ClearStepAsync(string dedupKey, string step, CancellationToken cancellationToken)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = "DELETE FROM slack_deliveries WHERE dedup_key = $d AND step = $s AND state = 'sending'";
@@ -207,7 +207,7 @@ public sealed class SlackMessageStore
     /// <summary>Deletes delivery records not touched since <paramref name="before"/> (older than any outbox retry).</summary>
     internal async Task PruneDeliveriesAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
-        using var gate = await WriteGate.EnterAsync(_db, cancellationToken).ConfigureAwait(false);
+        using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var c = _db.Open();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = "DELETE FROM slack_deliveries WHERE updated_at < $before";

@@ -57,6 +57,7 @@ public sealed class MonitorDatabase
     public void EnsureSchema(string ddl)
     {
         ArgumentException.ThrowIfNullOrEmpty(ddl);
+        using var write = EnterWrite();
         using var c = Open();
         using var tx = c.BeginTransaction();
         using var cmd = c.CreateCommand();
@@ -64,5 +65,50 @@ public sealed class MonitorDatabase
         cmd.CommandText = ddl;
         cmd.ExecuteNonQuery();
         tx.Commit();
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Enters this file's in-process write lock (one per database file, shared by every
+    /// <see cref="MonitorDatabase"/> of that path). Every writer of the monitor database takes it
+    /// around its write transaction, so writers queue here for microseconds instead of colliding in
+    /// SQLite, whose lock waits are slow (150 ms retries, see the remarks) and whose deferred
+    /// upgrades can fail outright. Reads need no lock (WAL). Dispose the result to leave.
+    /// </summary>
+    public async Task<IDisposable> EnterWriteAsync(CancellationToken cancellationToken = default)
+    {
+        var gate = WriteGates.GetOrAdd(Path, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new WriteLock(gate);
+    }
+
+    /// <summary>Synchronous <see cref="EnterWriteAsync"/>.</summary>
+    public IDisposable EnterWrite()
+    {
+        var gate = WriteGates.GetOrAdd(Path, _ => new SemaphoreSlim(1, 1));
+        gate.Wait();
+        return new WriteLock(gate);
+    }
+
+    private sealed class WriteLock(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Closes this file's pooled connections (call when the owner shuts down): a pooled connection
+    /// would otherwise keep the file open, and a database deleted and re-created at the same path
+    /// would be served by connections to the deleted one.
+    /// </summary>
+    public void ClearPool()
+    {
+        using var c = new SqliteConnection(ConnectionString);
+        SqliteConnection.ClearPool(c);
     }
 }
