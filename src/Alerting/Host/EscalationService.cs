@@ -79,24 +79,66 @@ public sealed class EscalationService : INotificationSink
         if (after is null) return stored;
         if (notification.Kind == NotificationKind.New && notification.Status == AlertStatus.Firing)
         {
-            var job = JobBuilder.Create<EscalationJob>()
-                .WithIdentity(JobKeyOf(notification.Receiver, notification.GroupKey))
-                .UsingJobData(ReceiverData, notification.Receiver)
-                .UsingJobData(GroupKeyData, notification.GroupKey)
-                .UsingJobData(SequenceData, notification.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                .Build();
-            var trigger = TriggerBuilder.Create()
-                .WithIdentity(job.Key.Name, JobGroup)
-                .StartAt(notification.CreatedAt + after.Value)
-                .Build();
-            await _scheduler.DeleteJob(job.Key, cancellationToken).ConfigureAwait(false);
-            await _scheduler.ScheduleJob(job, trigger, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await ScheduleAsync(notification.Receiver, notification.GroupKey, notification.Sequence, notification.CreatedAt + after.Value, cancellationToken).ConfigureAwait(false);
         }
         else if (notification.Kind == NotificationKind.Resolved)
         {
             await _scheduler.DeleteJob(JobKeyOf(notification.Receiver, notification.GroupKey), cancellationToken).ConfigureAwait(false);
         }
         return stored;
+    }
+
+    private async Task ScheduleAsync(string receiver, string groupKey, long pagedSequence, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var job = JobBuilder.Create<EscalationJob>()
+            .WithIdentity(JobKeyOf(receiver, groupKey))
+            .UsingJobData(ReceiverData, receiver)
+            .UsingJobData(GroupKeyData, groupKey)
+            .UsingJobData(SequenceData, pagedSequence.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Build();
+        var trigger = TriggerBuilder.Create().WithIdentity(job.Key.Name, JobGroup).StartAt(at).Build();
+        await _scheduler!.DeleteJob(job.Key, cancellationToken).ConfigureAwait(false);
+        await _scheduler.ScheduleJob(job, trigger, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Re-arms the escalations a restart would otherwise forget (Quartz's in-memory store): every
+    /// group whose last page (New) is neither acknowledged, resolved nor already escalated, for a
+    /// receiver that escalates, is scheduled at its page time plus <c>escalate_after</c> (at once
+    /// when that is past). Returns how many were re-armed.
+    /// </summary>
+    public async Task<int> RestoreAsync(CancellationToken cancellationToken = default)
+    {
+        if (_scheduler is null) return 0;
+        var candidates = new List<(string Receiver, string GroupKey, long Sequence, DateTimeOffset CreatedAt)>();
+        using (var c = _db.Open())
+        using (var cmd = c.CreateCommand())
+        {
+            // Per group: its last entry, and its last page; pending only when nothing after the page resolved or escalated it.
+            cmd.CommandText = """
+                SELECT p.receiver, p.group_key, p.sequence, p.created_at
+                FROM outbox p
+                WHERE p.kind = 'new'
+                  AND p.sequence = (SELECT MAX(sequence) FROM outbox n WHERE n.receiver = p.receiver AND n.group_key = p.group_key AND n.kind = 'new')
+                  AND NOT EXISTS (SELECT 1 FROM outbox l WHERE l.receiver = p.receiver AND l.group_key = p.group_key
+                                  AND l.sequence > p.sequence AND l.kind IN ('resolved', 'escalation'))
+                  AND NOT EXISTS (SELECT 1 FROM acknowledgements a WHERE a.receiver = p.receiver AND a.group_key = p.group_key AND a.sequence >= p.sequence)
+                """;
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                candidates.Add((r.GetString(0), r.GetString(1), r.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))));
+        }
+        int armed = 0;
+        var now = _time.GetUtcNow();
+        foreach (var (receiver, groupKey, sequence, createdAt) in candidates)
+        {
+            if (EscalateAfter(receiver) is not { } after) continue;
+            var at = createdAt + after;
+            await ScheduleAsync(receiver, groupKey, sequence, at > now ? at : now, cancellationToken).ConfigureAwait(false);
+            armed++;
+        }
+        if (armed > 0) _log.LogInformation("re-armed {Count} escalations after restart", armed);
+        return armed;
     }
 
     /// <inheritdoc/>

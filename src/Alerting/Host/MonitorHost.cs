@@ -164,6 +164,7 @@ public sealed class MonitorHost : IAsyncDisposable
         _loops.Add(Task.Run(() => Dispatcher.RunAsync(_stop.Token), CancellationToken.None));
         await Rules.StartAsync(cancellationToken).ConfigureAwait(false);
         Escalations.Scheduler = Rules.Scheduler;
+        await Escalations.RestoreAsync(cancellationToken).ConfigureAwait(false);
         if (SloReports is not null) await SloReports.ScheduleAsync(Rules.Scheduler!, Options.SloReportCron, cancellationToken).ConfigureAwait(false);
         _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
         await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);

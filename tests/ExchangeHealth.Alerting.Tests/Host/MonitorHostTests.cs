@@ -273,4 +273,19 @@ public sealed class MonitorHostTests : IAsyncLifetime
         var post = await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(15));
         Assert.Contains("42%", post.Body.ToJsonString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task PendingEscalation_SurvivesAMonitorRestart()
+    {
+        await using (var first = await StartMonitorAsync(escalateAfter: "3s"))
+        {
+            await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(15));
+        }
+        Assert.DoesNotContain(_slack.Requests, r => r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal));
+        await using var second = await StartMonitorAsync(escalateAfter: "3s");
+        var escalation = await _slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Arg("thread_ts") is not null && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal), TimeSpan.FromSeconds(15));
+        Assert.NotNull(escalation);
+        Assert.Equal(1, second.Escalations.Escalated);
+        Assert.Single(_slack.RequestsOf("chat.postMessage"), r => r.Arg("thread_ts") is null); // the page itself was not re-posted
+    }
 }
