@@ -269,11 +269,11 @@ internal sealed class FanOutNotifier(IReadOnlyList<(string Name, INotifier Notif
                 _ => result,
             };
         }
-        if (worst is null)
+        // Forget the notification once it is settled (delivered everywhere, or failed for good).
+        if (worst is null or DeliveryResult.Failed)
         {
             lock (_done) _done.Remove(notification.DedupKey);
-            return DeliveryResult.Delivered.Instance;
         }
-        return worst;
+        return worst ?? DeliveryResult.Delivered.Instance;
     }
 }
