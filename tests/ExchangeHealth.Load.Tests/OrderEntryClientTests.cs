@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
+using ExchangeHealth.TestKit;
 using ExchangeHealth.Engine;
 using ExchangeHealth.Engine.Gateway.Protocol;
 using ExchangeHealth.Load.Client;
@@ -90,12 +90,7 @@ public sealed class OrderEntryClientTests
     [Fact]
     public async Task ConnectAsync_NothingListening_ThrowsWithTheAddress()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        int port = LoopbackPort.Free();
         await using var client = new OrderEntryClient();
         var e = await Assert.ThrowsAsync<OrderEntryException>(() => client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), "0123456789abcdef"));
         Assert.Contains($"127.0.0.1:{port}", e.Message, StringComparison.Ordinal);

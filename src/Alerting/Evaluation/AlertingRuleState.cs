@@ -18,20 +18,16 @@ public sealed class AlertingRuleState
 
     private readonly Dictionary<LabelSet, ActiveAlert> _active = [];
 
-    /// <summary>Creates the state of <paramref name="rule"/> in a group with <paramref name="groupLabels"/>.</summary>
-    public AlertingRuleState(AlertingRule rule, LabelSet groupLabels, int limit)
+    /// <summary>Creates the state of <paramref name="rule"/> (whose labels already include its group's) in a group with <c>limit</c> <paramref name="limit"/>.</summary>
+    public AlertingRuleState(AlertingRule rule, int limit)
     {
         ArgumentNullException.ThrowIfNull(rule);
         Rule = rule;
-        GroupLabels = groupLabels ?? LabelSet.Empty;
         Limit = limit;
     }
 
     /// <summary>The rule.</summary>
     public AlertingRule Rule { get; }
-
-    /// <summary>Labels of the rule's group (Prometheus 3 group <c>labels</c>); the rule's own labels win.</summary>
-    public LabelSet GroupLabels { get; }
 
     /// <summary>The group's <c>limit</c> on alerts per rule (0: none).</summary>
     public int Limit { get; }
@@ -78,10 +74,12 @@ public sealed class AlertingRuleState
         {
             // $labels in templates are the series labels (with __name__ when the expression keeps it).
             var seriesLabels = sample.Labels;
-            var labels = seriesLabels.Without("__name__").Merge(GroupLabels);
+            // The rule's label templates already carry its group's labels (RuleFileLoader merges them).
+            var labels = seriesLabels.Without("__name__");
             if (Rule.LabelTemplates.Count > 0)
             {
-                labels = labels.Merge(LabelSet.From(Rule.LabelTemplates.Select(t =>
+                // As Prometheus's labels.Builder.Set: a label that renders empty removes the series' label of that name.
+                labels = LabelSet.From(labels.Concat(Rule.LabelTemplates.Select(t =>
                     new KeyValuePair<string, string>(t.Key, t.Value.Render(seriesLabels, sample.Value, Rule.Name)))));
             }
             labels = labels.With("alertname", Rule.Name);

@@ -227,8 +227,9 @@ public sealed class RuleEvaluationService : IAsyncDisposable
                     _log.LogError("rule group {Group} is defined twice (same file name in one directory?); the second is ignored", key);
                     continue;
                 }
-                var evaluator = new RuleGroupEvaluator(group, _client, previous.ContainsKey(key) ? null : _store,
-                    _options.DefaultInterval, _options.QueryTimeout, _options.ExternalUrl, now, _logs.CreateLogger("exh.monitor.rules.group"));
+                var evaluator = new RuleGroupEvaluator(group, _client, _store,
+                    _options.DefaultInterval, _options.QueryTimeout, _options.ExternalUrl, now, _logs.CreateLogger("exh.monitor.rules.group"),
+                    restore: !previous.ContainsKey(key));
                 if (previous.TryGetValue(key, out var old)) evaluator.TakeStateFrom(old);
                 next[key] = evaluator;
             }

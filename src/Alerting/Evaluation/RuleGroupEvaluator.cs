@@ -50,8 +50,9 @@ public sealed class RuleGroupEvaluator
     /// <param name="externalUrl">Prometheus URL used in generator links (usually the query URL).</param>
     /// <param name="now">Current time, for the restore cut-off.</param>
     /// <param name="log">Logger.</param>
+    /// <param name="restore">False when the state comes from a previous evaluator instead (<see cref="TakeStateFrom"/>, on reload); the store is still written.</param>
     public RuleGroupEvaluator(RuleGroup group, PrometheusApiClient client, AlertStateStore? store, TimeSpan defaultInterval,
-        TimeSpan queryTimeout, string externalUrl, DateTimeOffset now, ILogger? log = null)
+        TimeSpan queryTimeout, string externalUrl, DateTimeOffset now, ILogger? log = null, bool restore = true)
     {
         Group = group ?? throw new ArgumentNullException(nameof(group));
         _client = client ?? throw new ArgumentNullException(nameof(client));
@@ -61,8 +62,8 @@ public sealed class RuleGroupEvaluator
         _log = log ?? NullLogger.Instance;
         Interval = group.Interval ?? defaultInterval;
         Key = KeyOf(group);
-        Rules = [.. group.AlertingRules.Select(r => new AlertingRuleState(r, group.Labels, group.Limit))];
-        if (store is not null) Restore(store.LoadGroup(Key), now);
+        Rules = [.. group.AlertingRules.Select(r => new AlertingRuleState(r, group.Limit))];
+        if (store is not null && restore) Restore(store.LoadGroup(Key), now);
     }
 
     /// <summary>The group.</summary>

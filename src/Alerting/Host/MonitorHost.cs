@@ -58,6 +58,7 @@ public sealed class MonitorHost : IAsyncDisposable
             : RoutingConfig.Load(options.RoutingFile, options.InhibitRuleFiles);
         Outbox = new SqliteOutbox(Database, options.Time);
         Silences = new SilenceStore(Database, options.Time);
+        SlackMessages = new SlackMessageStore(Database);
         Escalations = new EscalationService(Outbox, () => Dispatcher!.Config, options.Time, logs.CreateLogger("exh.monitor.escalation"));
         Dispatcher = new AlertDispatcher(Routing, Escalations, Silences, options.Time, logs.CreateLogger("exh.monitor.dispatcher"));
         NotificationMetrics = new NotificationMetrics(_meter);
@@ -124,6 +125,9 @@ public sealed class MonitorHost : IAsyncDisposable
 
     /// <summary>The periodic SLO report, when <see cref="MonitorOptions.SloSpecs"/> is set.</summary>
     public SloReportSchedule? SloReports { get; }
+
+    /// <summary>Which Slack message stands for which group (maps button callbacks back to their group).</summary>
+    public SlackMessageStore SlackMessages { get; }
 
     /// <summary>Silences.</summary>
     public SilenceStore Silences { get; }

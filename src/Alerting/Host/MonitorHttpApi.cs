@@ -331,7 +331,7 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
         string? groupKey = target.GroupKey;
         if (receiver is null || groupKey is null)
         {
-            var found = await new SlackMessageStore(_host.Database).FindByMessageAsync(interaction.ChannelId, interaction.MessageTs, ct).ConfigureAwait(false);
+            var found = await _host.SlackMessages.FindByMessageAsync(interaction.ChannelId, interaction.MessageTs, ct).ConfigureAwait(false);
             if (found is null) return Error(StatusCodes.Status404NotFound, "message", "no notification for this message");
             (receiver, groupKey) = (found.Receiver, found.GroupKey);
         }

@@ -13,7 +13,7 @@ public class AlertingRuleStateTests
     {
         string yaml = "groups:\n  - name: g\n    rules:\n      - alert: HighRejects\n        expr: exh_rejects > 1\n" + body;
         var group = Assert.Single(RuleFileLoader.Parse(yaml, "test.rules.yml"));
-        return new AlertingRuleState(Assert.Single(group.AlertingRules), group.Labels, limit);
+        return new AlertingRuleState(Assert.Single(group.AlertingRules), limit);
     }
 
     private static PromSample Sample(string market, double value) =>
@@ -117,6 +117,18 @@ public class AlertingRuleStateTests
         Assert.Equal("m-ETH-USD", a.Labels["where"]);
         Assert.False(a.Labels.Contains("__name__"));
         Assert.Equal("ETH-USD rejects 2.5", a.Annotations["summary"]);
+    }
+
+    [Fact]
+    public void RuleLabelRenderingEmpty_RemovesTheSeriesLabel_AndGroupLabelsApply()
+    {
+        string yaml = "groups:\n  - name: g\n    labels:\n      team: exchange\n    rules:\n      - alert: HighRejects\n        expr: exh_rejects > 1\n        labels:\n          market: \"{{ if eq $labels.market \\\"BTC-USD\\\" }}{{ else }}{{ $labels.market }}{{ end }}\"\n";
+        var group = Assert.Single(RuleFileLoader.Parse(yaml, "test.rules.yml"));
+        var rule = new AlertingRuleState(Assert.Single(group.AlertingRules), 0);
+        rule.Apply([Sample("BTC-USD", 5), Sample("ETH-USD", 5)], At(0));
+        Assert.Equal(
+            [LabelSet.Of("alertname", "HighRejects", "team", "exchange"), LabelSet.Of("alertname", "HighRejects", "market", "ETH-USD", "team", "exchange")],
+            rule.Alerts.Select(a => a.Labels).OrderBy(l => l.Count));
     }
 
     [Fact]

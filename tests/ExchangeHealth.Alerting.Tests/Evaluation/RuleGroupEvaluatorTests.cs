@@ -95,4 +95,29 @@ public sealed class RuleGroupEvaluatorTests : IAsyncLifetime
         Assert.Equal(3, down.FailedRules);
         Assert.Equal(2, down.Alerts.Count); // firing alerts stay firing while Prometheus is away
     }
+
+    [Fact]
+    public async Task Reload_KeepsStateAndKeepsPersistingIt()
+    {
+        string rules = Path.Combine(_dir, "rules");
+        Directory.CreateDirectory(rules);
+        await File.WriteAllTextAsync(Path.Combine(rules, "r.yml"), "groups:\n  - name: g\n    rules:\n      - alert: Now\n        expr: vector(2)\n");
+        var store = new AlertStateStore(new MonitorDatabase(Path.Combine(_dir, "monitor.db")));
+        using var client = new PrometheusApiClient(_prom!.BaseAddress);
+        using var meter = new System.Diagnostics.Metrics.Meter("test.reload");
+        await using var service = new RuleEvaluationService(new RuleEvaluationOptions { RulesDirectory = rules }, client, store, (_, _) => Task.CompletedTask, meter);
+        var ruleSet = RuleSet.LoadDirectory(rules, null).RuleSet;
+        await service.ApplyAsync(ruleSet);
+        string key = Assert.Single(service.Evaluators).Key;
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await service.RunGroupAsync(key, now, CancellationToken.None);
+        var firedAt = Assert.Single(store.LoadGroup(key)).FiredAt;
+
+        await service.ApplyAsync(RuleSet.LoadDirectory(rules, ruleSet).RuleSet); // a reload
+        var carried = Assert.Single(Assert.Single(service.Evaluators).SnapshotAlerts(Assert.Single(service.Evaluators).Rules[0]));
+        Assert.Equal(firedAt, carried.FiredAt);
+        store.SaveGroup(key, []);
+        await service.RunGroupAsync(key, now.AddSeconds(1), CancellationToken.None);
+        Assert.Equal(firedAt, Assert.Single(store.LoadGroup(key)).FiredAt); // still written after the reload
+    }
 }

@@ -2,11 +2,12 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using ExchangeHealth.Alerting.Model;
 using ExchangeHealth.Alerting.Notify;
 using ExchangeHealth.Monitor.Prometheus;
+using ExchangeHealth.TestKit;
+using ExchangeHealth.TestKit.Alertmanager;
 using ExchangeHealth.TestKit.Prometheus;
 using Microsoft.AspNetCore.Http;
 using static ExchangeHealth.Alerting.Tests.Notify.Notifications;
@@ -163,8 +164,7 @@ public sealed class WebhookTests
     [Fact]
     public async Task WebhookNotifier_NobodyListening_Retries()
     {
-        int port;
-        using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
+        int port = LoopbackPort.Free();
         using var http = new HttpClient();
         var notifier = new WebhookNotifier(new WebhookNotifierOptions { Url = new Uri($"http://127.0.0.1:{port}/hook") }, http);
         Assert.IsType<DeliveryResult.Retry>(await notifier.DeliverAsync(Sample, CancellationToken.None));
@@ -181,7 +181,20 @@ public sealed class WebhookTests
             received.Enqueue(await reader.ReadToEndAsync());
             ctx.Response.StatusCode = 200;
         });
-        await using var am = await AlertmanagerProcess.StartAsync(new Uri(hook.BaseUrl, "hook"));
+        await using var am = await AlertmanagerServer.StartAsync($"""
+            route:
+              receiver: hook
+              group_by: [alertname]
+              group_wait: 100ms
+              group_interval: 1s
+              repeat_interval: 1h
+            receivers:
+            - name: hook
+              webhook_configs:
+              - url: {new Uri(hook.BaseUrl, "hook")}
+                send_resolved: true
+                max_alerts: 1
+            """);
 
         var start = DateTimeOffset.UtcNow.AddMinutes(-1);
         var startText = start.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
@@ -231,95 +244,5 @@ public sealed class WebhookTests
             await Task.Delay(50);
         }
         throw new TimeoutException("Alertmanager sent no matching webhook; got: " + string.Join("\n", received));
-    }
-
-    /// <summary>A real <c>prometheus-alertmanager</c> child process (Debian package) on a free 127.0.0.1 port, clustering off.</summary>
-    private sealed class AlertmanagerProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly string _dir;
-        private readonly HttpClient _http;
-
-        private AlertmanagerProcess(Process process, string dir, Uri baseUrl)
-        {
-            _process = process;
-            _dir = dir;
-            _http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(5) };
-        }
-
-        public static async Task<AlertmanagerProcess> StartAsync(Uri webhook)
-        {
-            string exe = ExternalTool.Find("prometheus-alertmanager", "prometheus-alertmanager");
-            string dir = Path.Combine(Path.GetTempPath(), "exh-am-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            File.WriteAllText(Path.Combine(dir, "alertmanager.yml"), $"""
-                route:
-                  receiver: hook
-                  group_by: [alertname]
-                  group_wait: 100ms
-                  group_interval: 1s
-                  repeat_interval: 1h
-                receivers:
-                - name: hook
-                  webhook_configs:
-                  - url: {webhook}
-                    send_resolved: true
-                    max_alerts: 1
-                """);
-            int port;
-            using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
-            var psi = new ProcessStartInfo(exe)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string a in new[] { "--config.file=" + Path.Combine(dir, "alertmanager.yml"), "--storage.path=" + Path.Combine(dir, "data"),
-                         $"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn" })
-                psi.ArgumentList.Add(a);
-            var log = new StringBuilder();
-            var process = Process.Start(psi)!;
-            process.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-            process.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var am = new AlertmanagerProcess(process, dir, new Uri($"http://127.0.0.1:{port}/"));
-            var sw = Stopwatch.StartNew();
-            while (true)
-            {
-                if (process.HasExited) { await am.DisposeAsync(); throw new InvalidOperationException("alertmanager exited: " + log); }
-                try
-                {
-                    using var ready = await am._http.GetAsync("-/ready");
-                    if (ready.IsSuccessStatusCode) return am;
-                }
-                catch (HttpRequestException) { }
-                if (sw.Elapsed > TimeSpan.FromSeconds(15)) { await am.DisposeAsync(); throw new TimeoutException("alertmanager not ready: " + log); }
-                await Task.Delay(100);
-            }
-        }
-
-        public async Task PostAlertsAsync(string json)
-        {
-            using var content = new StringContent(json, Encoding.UTF8, "application/json");
-            using var response = await _http.PostAsync("api/v2/alerts", content);
-            Assert.True(response.IsSuccessStatusCode, $"POST /api/v2/alerts: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _http.Dispose();
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    _process.Kill(entireProcessTree: true);
-                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-                }
-            }
-            catch (InvalidOperationException) { }
-            _process.Dispose();
-            try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-        }
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using ExchangeHealth.Alerting.Host;
 using ExchangeHealth.Alerting.Model;
@@ -30,13 +29,6 @@ public sealed class DashboardQueryTests
     /// return data, or that excuses no query, fails the test: shrink the list as components land
     /// (start the monitor with an <c>exh-monitor</c> job; put the SLO rules into alert-rules/).
     /// </summary>
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     internal static readonly (Regex Pattern, string Reason)[] NotStartedInThisTest =
     [
         (new(@"\bexh_rule_evaluation_failures"), "exh_rule_evaluation_failures_total: the monitor's evaluations all succeed here (MonitorHostTests cover failures)"),
@@ -54,7 +46,7 @@ public sealed class DashboardQueryTests
         string rulesDir = dir.Combine("rules");
         Directory.CreateDirectory(rulesDir);
         bool haveRules = DashboardFiles.CollectRuleFiles(rulesDir);
-        int monitorPort = FreePort();
+        int monitorPort = LoopbackPort.Free();
         await using var prometheus = await PrometheusServer.StartAsync(new Dictionary<string, IEnumerable<string>>
         {
             ["exh-engine"] = [engine.HttpAddress.Authority],

@@ -1,6 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using ExchangeHealth.Monitor.Prometheus;
+using ExchangeHealth.TestKit;
 using ExchangeHealth.TestKit.Prometheus;
 
 namespace ExchangeHealth.Monitor.Tests.Prometheus;
@@ -53,10 +53,7 @@ public class PrometheusApiClientTests
     [Fact]
     public async Task Query_NothingListening_IsUnreachable()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        int port = LoopbackPort.Free();
         using var client = new PrometheusApiClient(new Uri($"http://127.0.0.1:{port}/"), TimeSpan.FromSeconds(2));
         var e = await Assert.ThrowsAsync<PrometheusApiException>(() => client.QueryAsync("up"));
         Assert.Equal("unreachable", e.ErrorType);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using ExchangeHealth.Engine.Gateway;
 using ExchangeHealth.TestKit;
@@ -141,12 +140,7 @@ public sealed class SloPrometheusIntegrationTests(ITestOutputHelper output)
         {
             for (int attempt = 0; ; attempt++)
             {
-                int port;
-                using (var probe = new TcpListener(IPAddress.Loopback, 0))
-                {
-                    probe.Start();
-                    port = ((IPEndPoint)probe.LocalEndpoint).Port;
-                }
+                int port = LoopbackPort.Free();
                 var listener = new HttpListener();
                 listener.Prefixes.Add($"http://127.0.0.1:{port}/");
                 try

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using ExchangeHealth.TestKit.Prometheus;
 
@@ -48,7 +47,7 @@ public sealed class AlertmanagerServer : IAsyncDisposable
         Directory.CreateDirectory(directory);
         string config = Path.Combine(directory, "alertmanager.yml");
         await File.WriteAllTextAsync(config, configYaml, cancellationToken).ConfigureAwait(false);
-        int port = FreePort();
+        int port = LoopbackPort.Free();
         var psi = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
         foreach (string a in new[]
         {
@@ -88,11 +87,14 @@ public sealed class AlertmanagerServer : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
-    private static int FreePort()
+    /// <summary>Posts alerts given as a JSON array (the body of <c>POST /api/v2/alerts</c>).</summary>
+    /// <exception cref="HttpRequestException">Alertmanager refused them; the message quotes its answer.</exception>
+    public async Task PostAlertsAsync(string json, CancellationToken cancellationToken = default)
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync(new Uri("api/v2/alerts", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+            throw new HttpRequestException($"POST /api/v2/alerts: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)}");
     }
 
     /// <inheritdoc/>

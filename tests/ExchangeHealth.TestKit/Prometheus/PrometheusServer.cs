@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -327,7 +326,7 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     private static PrometheusServer Launch(string binary, string directory, string configPath, int attempt, IReadOnlyList<string> extraArguments)
     {
-        int port = FindFreePort();
+        int port = LoopbackPort.Free();
         string logPath = Path.Combine(directory, $"prometheus-{attempt}.log");
         string dataPath = Path.Combine(directory, $"data-{attempt}");
         var startInfo = new ProcessStartInfo(binary)
@@ -474,13 +473,6 @@ public sealed class PrometheusServer : IAsyncDisposable
         return milliseconds % 1000 == 0
             ? (milliseconds / 1000).ToString(CultureInfo.InvariantCulture) + "s"
             : milliseconds.ToString(CultureInfo.InvariantCulture) + "ms";
-    }
-
-    private static int FindFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void TryDeleteDirectory(string directory)
