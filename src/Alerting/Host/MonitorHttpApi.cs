@@ -120,7 +120,7 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
         api.MapGet("/alerts/groups", () => Results.Json(_host.Dispatcher.GetGroups().Select(g => new
         {
             g.Receiver, g.GroupKey, GroupLabels = g.GroupLabels.ToDictionary(), g.NextFlushAt,
-            Alerts = g.Alerts.Select(a => AlertJson.Of(a, DateTimeOffset.UtcNow)),
+            Alerts = g.Alerts.Select(a => AlertJson.Of(a, _host.Options.Time.GetUtcNow())),
         }), Json));
         api.MapPost("/alerts/alertmanager", AlertmanagerIntake);
         api.MapGet("/silences", ListSilences);
