@@ -1,0 +1,1 @@
+namespace ExchangeHealth.Incidents.Tests;
