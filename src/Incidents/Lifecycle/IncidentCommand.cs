@@ -92,3 +92,13 @@ public sealed record IncidentCommandResult(Incident? Incident, IncidentError Err
 /// <param name="Timeline">Its timeline (own and related global events), sorted by time.</param>
 /// <param name="FollowUps">Its follow-ups.</param>
 public sealed record IncidentDetails(Incident Incident, IReadOnlyList<IncidentAlert> Alerts, IReadOnlyList<TimelineEvent> Timeline, IReadOnlyList<FollowUp> FollowUps);
+
+/// <summary>Reads an incident's details and appends to its timeline (implemented by <see cref="IncidentService"/>; what report jobs need).</summary>
+public interface IIncidentDetailsSource
+{
+    /// <summary>The incident with its alerts, timeline and follow-ups; null when unknown.</summary>
+    Task<IncidentDetails?> GetDetailsAsync(long id, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends a timeline event (stored once per dedup key); false when it was already there.</summary>
+    Task<bool> RecordAsync(TimelineEvent timelineEvent, CancellationToken cancellationToken = default);
+}
