@@ -179,8 +179,7 @@ public abstract class SqlIncidentStore : IIncidentStore
                 await using (cmd.ConfigureAwait(false))
                 {
                     BindIncident(cmd, stored);
-                    object? id = await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                    return stored with { Id = Convert.ToInt64(id, CultureInfo.InvariantCulture) };
+                    return stored with { Id = await InsertReturningIdAsync(cmd, cancellationToken).ConfigureAwait(false) };
                 }
             }
         }
@@ -404,8 +403,7 @@ public abstract class SqlIncidentStore : IIncidentStore
                     AddInt(cmd, "@done", stored.Done ? 1 : 0);
                     Add(cmd, "@created_at", StoreCodec.ToMicros(stored.CreatedAt));
                     Add(cmd, "@created_by", stored.CreatedBy);
-                    object? id = await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                    return stored with { Id = Convert.ToInt64(id, CultureInfo.InvariantCulture) };
+                    return stored with { Id = await InsertReturningIdAsync(cmd, cancellationToken).ConfigureAwait(false) };
                 }
             }
         }
@@ -588,6 +586,24 @@ public abstract class SqlIncidentStore : IIncidentStore
                     return list;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs an <c>INSERT ... RETURNING id</c> to its end and returns the id. Reading on after the row
+    /// matters: SQLite checks foreign keys when the statement ends, so a reader dropped after the
+    /// first row (as <c>ExecuteScalar</c> does) would leave a row pointing at no incident unreported.
+    /// </summary>
+    private static async Task<long> InsertReturningIdAsync(DbCommand cmd, CancellationToken cancellationToken)
+    {
+        var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (r.ConfigureAwait(false))
+        {
+            if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false)) throw new InvalidOperationException("INSERT ... RETURNING id returned no row");
+            long id = r.GetInt64(0);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) { }
+            while (await r.NextResultAsync(cancellationToken).ConfigureAwait(false)) { }
+            return id;
         }
     }
 
