@@ -583,14 +583,17 @@ public abstract class IncidentStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Attaching_an_alert_or_a_follow_up_to_an_unknown_incident_is_refused_naming_the_field()
+    public async Task Alerts_follow_ups_and_events_of_an_unknown_incident_are_refused_naming_the_field()
     {
         var e1 = await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.AttachAlertAsync(Alert(4242, "a", T0)));
         Assert.Equal("IncidentId", e1.ParamName);
         var e2 = await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.AddFollowUpAsync(new FollowUp(0, 4242, "x", null, false, T0, "alice")));
         Assert.Equal("IncidentId", e2.ParamName);
+        var e3 = await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.AppendEventAsync(Event("k", T0, 4242)));
+        Assert.Equal("IncidentId", e3.ParamName);
         Assert.Empty(await Store.GetAlertsAsync(4242));
         Assert.Empty(await Store.GetFollowUpsAsync(4242));
+        Assert.Equal(0, await ScalarAsync(Database, "SELECT COUNT(*) FROM timeline_events"));
     }
 
     // ---- follow-ups ----

@@ -154,6 +154,14 @@ public sealed class PostgresServerTests
         Assert.False(IsRunning(pid), $"postmaster {pid} still runs after DisposeAsync");
     }
 
+    [Fact]
+    public async Task Without_the_binaries_starting_fails_saying_what_to_install()
+    {
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => PostgresServer.StartAsync("/nonexistent/postgresql/15/bin"));
+
+        Assert.Contains("apt-get install postgresql", e.Message, StringComparison.Ordinal);
+    }
+
     private static bool IsRunning(int pid)
     {
         try

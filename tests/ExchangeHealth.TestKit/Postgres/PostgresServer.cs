@@ -91,16 +91,25 @@ public sealed partial class PostgresServer : IAsyncDisposable
     /// <returns>The running server; dispose it.</returns>
     /// <exception cref="FileNotFoundException">The PostgreSQL 15 server binaries are not installed; the message says <c>apt-get install postgresql</c>.</exception>
     /// <exception cref="InvalidOperationException">initdb or pg_ctl failed; the message quotes their output and the server log.</exception>
-    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default) =>
+        StartAsync(Environment.GetEnvironmentVariable("EXH_PG_BIN") is { Length: > 0 } b ? b : DefaultBinDirectory, cancellationToken);
+
+    /// <summary>Creates a cluster with the binaries of <paramref name="bin"/> and starts the server.</summary>
+    /// <param name="bin">The directory holding <c>initdb</c> and <c>pg_ctl</c>.</param>
+    /// <param name="cancellationToken">Cancels the start (what was started is stopped).</param>
+    /// <returns>The running server; dispose it.</returns>
+    /// <exception cref="FileNotFoundException">The binaries are not there; the message says <c>apt-get install postgresql</c>.</exception>
+    /// <exception cref="InvalidOperationException">initdb or pg_ctl failed; the message quotes their output and the server log.</exception>
+    public static async Task<PostgresServer> StartAsync(string bin, CancellationToken cancellationToken = default)
     {
-        string bin = Environment.GetEnvironmentVariable("EXH_PG_BIN") is { Length: > 0 } b ? b : DefaultBinDirectory;
+        ArgumentException.ThrowIfNullOrEmpty(bin);
         foreach (string tool in new[] { "initdb", "pg_ctl" })
         {
             if (!File.Exists(Path.Combine(bin, tool)))
             {
                 throw new FileNotFoundException(
-                    $"PostgreSQL 15 server binary '{tool}' was not found in {bin}. Install the Debian package 'postgresql' "
-                    + "(apt-get install -y postgresql); ./test.sh installs it on a fresh machine.", Path.Combine(bin, tool));
+                    $"PostgreSQL 15 server binary '{tool}' was not found in {bin}. Install the Debian package: apt-get install postgresql "
+                    + "(./test.sh installs it on a fresh machine).", Path.Combine(bin, tool));
             }
         }
 
