@@ -10,8 +10,11 @@ cd "$root"
 # (`promtool check rules`, `promtool test rules`) and the differential test of our rule evaluation;
 # prometheus-alertmanager (with amtool) for the routing tests (`amtool check-config`,
 # `amtool config routes test`), the SLO inhibition tests, the webhook
-# payload tests and the Alertmanager intake test.
-packages=(prometheus prometheus-alertmanager)
+# payload tests and the Alertmanager intake test; chromium for the post-incident report test, which
+# renders the HTML report in a real headless browser through Playwright (Playwright's own browser
+# download cannot work offline; its node driver comes with the NuGet package, copied to the test
+# output's .playwright folder at build).
+packages=(prometheus prometheus-alertmanager chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

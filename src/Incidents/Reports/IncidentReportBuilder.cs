@@ -358,9 +358,9 @@ public sealed class IncidentReportBuilder
         string totQ = SloSpecParser.ExpandWindow(slo.Sli.TotalQuery!, win);
         string both = "error: " + errQ.Trim() + "\ntotal: " + totQ.Trim();
         var (err, e1) = await queries.RangeAsync(errQ, first, window.End, step, ct).ConfigureAwait(false);
-        if (err is null) return new SpecBudget(null, both, "error_query: " + e1);
+        if (err is null) return new SpecBudget(null, both, queries.IsDown ? e1 : "error_query: " + e1);
         var (tot, e2) = await queries.RangeAsync(totQ, first, window.End, step, ct).ConfigureAwait(false);
-        if (tot is null) return new SpecBudget(null, both, "total_query: " + e2);
+        if (tot is null) return new SpecBudget(null, both, queries.IsDown ? e2 : "total_query: " + e2);
 
         var errBy = ByKey(err, Key);
         var results = new List<(LabelSet, double?, double?, double?, double, string?)>();
@@ -496,7 +496,7 @@ public sealed class IncidentReportBuilder
         int omitted = Math.Max(0, keys.Count - MaxChartSeries);
         var grid = Grid(from, to, step);
         var lines = keys.Take(MaxChartSeries).Select(k => new IncidentChartSeries(
-            SeriesName(k, slo.Id),
+            SeriesName(k),
             [.. grid.Select(t => (DateTimeOffset.FromUnixTimeMilliseconds(t), ratios[k].TryGetValue(t, out double v) && double.IsFinite(v) ? (double?)(Math.Clamp(v, 0, 1) * 100) : null))])).ToList();
         return Chart(lines, query, source == SliDataSource.None ? SliDataSource.SpecQueries : source, null, omitted);
     }
@@ -529,10 +529,10 @@ public sealed class IncidentReportBuilder
         return list;
     }
 
-    private static string SeriesName(LabelSet key, string slothId)
+    private static string SeriesName(LabelSet key)
     {
         var shown = key.Without("sloth_id", "sloth_service", "sloth_slo", "sloth_window");
-        return shown.Count == 0 ? slothId : string.Join(", ", shown.Select(l => l.Value));
+        return shown.Count == 0 ? "all" : string.Join(", ", shown.Select(l => l.Value));
     }
 
     /// <summary>Lowercase letters, digits and <c>-</c> only (ids, file names, CSS classes).</summary>
