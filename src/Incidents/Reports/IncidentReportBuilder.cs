@@ -291,13 +291,13 @@ public sealed class IncidentReportBuilder
             var (step, first, n) = BudgetGrid(window);
             var grid = Enumerable.Range(0, n).Select(k => (first + (step * k)).ToUnixTimeMilliseconds()).ToList();
             string win = PromDuration.Format(step);
-            var spec1 = await SpecBudgetAsync(slo, window, step, first, grid, win, queries, ct).ConfigureAwait(false);
-            List<(LabelSet Key, double? Ratio, double? Bad, double? Total, double Coverage, string? Missing)>? results = spec1.Results;
-            string query = spec1.Query;
+            var fromSpec = await SpecBudgetAsync(slo, window, step, first, grid, win, queries, ct).ConfigureAwait(false);
+            List<(LabelSet Key, double? Ratio, double? Bad, double? Total, double Coverage, string? Missing)>? results = fromSpec.Results;
+            string query = fromSpec.Query;
             source = SliDataSource.SpecQueries;
             if (results is null or { Count: 0 } && !queries.IsDown)
             {
-                string why = spec1.Error ?? "the spec's queries returned no series";
+                string why = fromSpec.Error ?? "the spec's queries returned no series";
                 string ruleQuery = RecordingRuleQuery(slo);
                 var (series, error) = await queries.RangeAsync(ruleQuery, first, window.End, step, ct).ConfigureAwait(false);
                 if (series is { Count: > 0 })
@@ -309,13 +309,13 @@ public sealed class IncidentReportBuilder
                 else
                 {
                     budgetProblem = error is not null ? $"{why}; recording rule: {error}"
-                        : spec1.Error is not null ? $"{spec1.Error} (and the recording rule {ruleQuery} has no series either)"
+                        : fromSpec.Error is not null ? $"{fromSpec.Error} (and the recording rule {ruleQuery} has no series either)"
                         : $"no data: {why}, and {ruleQuery} has no series in the window";
                 }
             }
             else if (results is null)
             {
-                budgetProblem = spec1.Error;
+                budgetProblem = fromSpec.Error;
             }
 
             if (budgetProblem is not null || results is null)

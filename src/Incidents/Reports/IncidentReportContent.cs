@@ -81,13 +81,13 @@ internal static class IncidentReportContent
         _ => "none",
     };
 
-    /// <summary>The caption of a chart: resolution, source, missing data, markers outside its range, omitted series.</summary>
+    /// <summary>The caption of a chart: range, resolution, source, missing data, markers outside its range, omitted series (the query is separate: <see cref="IncidentChart.Query"/>).</summary>
     public static List<string> ChartCaption(IncidentReport r, IncidentChart c)
     {
         var lines = new List<string>
         {
-            $"{IncidentReportFormat.Time(c.From)} to {IncidentReportFormat.Time(c.To)}, one point per {Monitor.Prometheus.PromDuration.Format(c.Step)}; " +
-            (c.Kind == IncidentChartKind.SloErrorRatio ? "data: " + SourceText(c.Source, null) + "; dashed line: the error budget (the error ratio the objective allows). " : "") +
+            $"{IncidentReportFormat.Time(c.From)} to {IncidentReportFormat.Time(c.To)}, one point per {Monitor.Prometheus.PromDuration.Format(c.Step)}. " +
+            (c.Kind == IncidentChartKind.SloErrorRatio ? "Data: " + SourceText(c.Source, null) + "; dashed line: the error budget (the error ratio the objective allows). " : "") +
             "Shaded: the impact window.",
         };
         if (c.Missing is not null) lines.Add("No data: " + c.Missing);
@@ -95,9 +95,11 @@ internal static class IncidentReportContent
         if (outside.Count > 0)
             lines.Add("Outside the chart's range: " + string.Join("; ", outside.Select(m => $"{m.Label} at {IncidentReportFormat.TimeMs(m.At)} UTC")));
         if (c.Omitted > 0) lines.Add($"{c.Omitted} more series not drawn.");
-        if (c.Query.Length > 0) lines.Add("Query: " + c.Query.ReplaceLineEndings(" ").Trim());
         return lines;
     }
+
+    /// <summary>A query on one line (line breaks of multi-line spec queries become spaces).</summary>
+    public static string OneLine(string query) => string.Join(' ', query.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>An alert's labels without <c>alertname</c>: <c>market=BTC-USD, severity=critical</c>.</summary>
     public static string AlertLabels(IncidentAlert a) =>

@@ -97,6 +97,7 @@ public static class IncidentReportHtml
             if (chart.Missing is not null) sb.Append(" data-missing=\"true\"");
             sb.Append(">\n").Append(IncidentReportCharts.Render(report, chart).ToString(SaveOptions.DisableFormatting)).Append("\n<figcaption>");
             sb.Append(string.Join("<br>", IncidentReportContent.ChartCaption(report, chart).Select(E)));
+            if (chart.Query.Length > 0) sb.Append("<br>Query: <code>").Append(E(IncidentReportContent.OneLine(chart.Query))).Append("</code>");
             sb.Append("</figcaption>\n</figure>\n");
         }
         sb.Append("</div>\n</section>\n");

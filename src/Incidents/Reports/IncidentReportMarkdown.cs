@@ -58,6 +58,7 @@ public static class IncidentReportMarkdown
             if (file is null) sb.Append("*Chart not written with this Markdown; see the HTML report.*\n\n");
             else sb.Append("![").Append(M(chart.Title)).Append("](").Append(Uri.EscapeDataString(file)).Append(")\n\n");
             foreach (string line in IncidentReportContent.ChartCaption(report, chart)) sb.Append(M(line)).Append("  \n");
+            if (chart.Query.Length > 0) sb.Append("Query: ").Append(Code(IncidentReportContent.OneLine(chart.Query))).Append('\n');
             sb.Append('\n');
         }
 
@@ -101,6 +102,20 @@ public static class IncidentReportMarkdown
         sb.Append("---\n\n## Definitions\n\n");
         foreach (string line in IncidentReportContent.Footer(report)) sb.Append(M(line)).Append("\n\n");
         return sb.ToString();
+    }
+
+    /// <summary>A code span that holds <paramref name="text"/> verbatim: a backtick fence longer than any run of backticks inside it (PromQL raw strings use them).</summary>
+    internal static string Code(string text)
+    {
+        int longest = 0, run = 0;
+        foreach (char c in text)
+        {
+            run = c == '`' ? run + 1 : 0;
+            longest = Math.Max(longest, run);
+        }
+        string fence = new('`', longest + 1);
+        string pad = text.StartsWith('`') || text.EndsWith('`') ? " " : "";
+        return fence + pad + text + pad + fence;
     }
 
     private static void Row(StringBuilder sb, params string[] cells) => sb.Append("| ").Append(string.Join(" | ", cells)).Append(" |\n");

@@ -83,6 +83,7 @@ public sealed partial class IncidentReportOutputTests(IncidentReportFixture fixt
         Assert.Contains("| TTD (time to detect) | detected − started | 2025-06-10 10:10:00.000 UTC | 2025-06-10 10:12:15.250 UTC | 2 min 15 s |", md, StringComparison.Ordinal);
         Assert.Contains("15.4 % of the 30 d budget", md, StringComparison.Ordinal);
         Assert.Contains("- [x] Alert on fsync latency before the ring fills", md, StringComparison.Ordinal);
+        Assert.Contains("\nQuery: `sum(rate(exh_orders_received_total[1m]))`\n", md, StringComparison.Ordinal);
         Assert.Contains("- [ ] Raise the inbound ring size \\| check \\*\\*fsync\\*\\* \\[runbook\\](http://example.invalid/x) (owner: bob)", md, StringComparison.Ordinal);
         // Six linked SVG files beside the Markdown, each one well-formed.
         Assert.Equal(6, files.ChartPaths.Count);
@@ -168,6 +169,22 @@ public sealed partial class IncidentReportOutputTests(IncidentReportFixture fixt
         Assert.Contains("| exchange/order-entry-availability | all | 99.95 % | unavailable: Prometheus unreachable", md, StringComparison.Ordinal);
         Assert.Contains("2 min 15 s", md, StringComparison.Ordinal);                       // durations do not need Prometheus
         Assert.Equal(IncidentReportFixture.TimelineCount, TimelineTimes().Matches(html).Count);
+    }
+
+    [Fact]
+    public async Task A_marker_outside_the_chart_range_is_named_in_the_caption_instead_of_drawn()
+    {
+        var details = IncidentReportFixture.Details();
+        var resolvedLate = new DateTimeOffset(2025, 6, 10, 14, 0, 0, TimeSpan.Zero);
+        details = details with { Incident = details.Incident with { ResolvedAt = resolvedLate } };
+        var report = await new IncidentReportBuilder(null, fixture.Specs).BuildAsync(details, resolvedLate.AddHours(1), CancellationToken.None);
+        string html = IncidentReportHtml.Render(report);
+
+        Assert.Equal(6, Regex.Matches(html, "Outside the chart&#39;s range: resolved at 2025-06-10 14:00:00.000 UTC").Count);
+        Assert.DoesNotContain("data-kind=\"resolved\"", html, StringComparison.Ordinal);
+        Assert.Equal(6, Regex.Matches(html, "data-kind=\"mitigated\"").Count);
+        // Without Prometheus every chart is drawn empty, saying so, with its markers.
+        Assert.Equal(6, Regex.Matches(html, "no data: see the caption").Count);
     }
 
     [Fact]
