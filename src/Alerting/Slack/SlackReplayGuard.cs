@@ -135,7 +135,7 @@ public enum SlackRejection
 /// <summary>The verdict of <see cref="SlackRequestAuthenticator.Authenticate(string?, string?, ReadOnlySpan{byte})"/>.</summary>
 /// <param name="Rejection">Why refused, or <see cref="SlackRejection.None"/>.</param>
 /// <param name="Reason">A sentence for the 401 answer and the log (never the secret or the expected signature); null when accepted.</param>
-public readonly record struct SlackAuthResult(SlackRejection Rejection, string? Reason)
+public readonly record struct SlackRequestVerdict(SlackRejection Rejection, string? Reason)
 {
     /// <summary>True when the request is authentic, fresh and not a replay.</summary>
     public bool IsValid => Rejection == SlackRejection.None;
@@ -188,7 +188,7 @@ public sealed class SlackRequestAuthenticator
     /// <param name="timestamp">Value of <see cref="SlackRequestVerifier.TimestampHeader"/>, or null/empty when absent.</param>
     /// <param name="signature">Value of <see cref="SlackRequestVerifier.SignatureHeader"/>, or null/empty when absent.</param>
     /// <param name="rawBody">The body bytes before any decoding.</param>
-    public SlackAuthResult Authenticate(string? timestamp, string? signature, ReadOnlySpan<byte> rawBody)
+    public SlackRequestVerdict Authenticate(string? timestamp, string? signature, ReadOnlySpan<byte> rawBody)
     {
         if (string.IsNullOrEmpty(signature))
             return new(SlackRejection.MissingSignature, $"missing {SlackRequestVerifier.SignatureHeader} header (unsigned request)");
