@@ -171,7 +171,35 @@ public sealed class EscalationService : INotificationSink
         }
         if (_scheduler is not null) await _scheduler.DeleteJob(JobKeyOf(receiver, groupKey), cancellationToken).ConfigureAwait(false);
         _log.LogInformation("group {GroupKey} of {Receiver} acknowledged by {By}", groupKey, receiver, by);
+        var handlers = Acknowledged;
+        if (handlers is not null)
+        {
+            foreach (var handler in handlers.GetInvocationList().Cast<Func<Acknowledgement, CancellationToken, Task>>())
+            {
+                try { await handler(ack, cancellationToken).ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    _log.LogError(e, "An acknowledgement handler failed for group {GroupKey}", groupKey);
+                }
+            }
+        }
         return ack;
+    }
+
+    /// <summary>Raised after each stored acknowledgement (Slack button, API); incidents of the group are acknowledged from here. Exceptions are logged.</summary>
+    public event Func<Acknowledgement, CancellationToken, Task>? Acknowledged;
+
+    /// <summary>The receivers that were notified about <paramref name="groupKey"/> (from the outbox).</summary>
+    public async Task<IReadOnlyList<string>> ReceiversOfAsync(string groupKey, CancellationToken cancellationToken = default)
+    {
+        using var c = _db.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT receiver FROM outbox WHERE group_key = $g ORDER BY receiver";
+        cmd.Parameters.AddWithValue("$g", groupKey);
+        using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<string>();
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) list.Add(r.GetString(0));
+        return list;
     }
 
     /// <summary>Acknowledgements of a group, oldest first.</summary>

@@ -38,6 +38,7 @@ public sealed class MonitorHost : IAsyncDisposable
     private readonly PrometheusApiClient _prometheus;
     private readonly ILoggerFactory _logs;
     private readonly Dictionary<string, INotifier> _notifiers = new(StringComparer.Ordinal);
+    private readonly List<IMonitorModule> _startedModules = [];
     private MonitorHttpApi? _api;
 
     private MonitorHost(MonitorOptions options, ILoggerFactory logs)
@@ -49,8 +50,8 @@ public sealed class MonitorHost : IAsyncDisposable
         ApiToken = LoadOrCreateToken(Path.Combine(options.DataDirectory, TokenFileName));
         _meter = new Meter(MeterName);
         _telemetry = PrometheusTelemetry.Create(
-            [MeterName],
-            [(EvaluationMetrics.DurationInstrument, EvaluationMetrics.DurationBucketsSeconds.ToArray())],
+            [MeterName, .. options.Modules.SelectMany(m => m.MeterNames)],
+            [(EvaluationMetrics.DurationInstrument, EvaluationMetrics.DurationBucketsSeconds.ToArray()), .. options.Modules.SelectMany(m => m.HistogramBuckets)],
             includeRuntimeMetrics: true);
         _prometheus = new PrometheusApiClient(options.PrometheusUrl, options.QueryTimeout);
         Routing = options.RoutingFile is null
@@ -90,6 +91,7 @@ public sealed class MonitorHost : IAsyncDisposable
                 {
                     q.Services.AddSingleton(Escalations);
                     if (SloReports is not null) q.Services.AddSingleton(SloReports);
+                    foreach (var module in options.Modules) module.ConfigureQuartz(q);
                     options.ConfigureQuartz?.Invoke(q);
                 },
             },
@@ -138,6 +140,15 @@ public sealed class MonitorHost : IAsyncDisposable
     /// <summary>Prometheus text of the monitor's metrics.</summary>
     public PrometheusScrapeHandler MetricsHandler => _telemetry.Handler;
 
+    /// <summary>Loggers of the monitor.</summary>
+    public ILoggerFactory Logs => _logs;
+
+    /// <summary>Shared HTTP client for outbound calls (Slack, engine): pooled, 5 s connect timeout.</summary>
+    public HttpClient Http => _http;
+
+    /// <summary>The Prometheus HTTP API client.</summary>
+    public PrometheusApiClient Prometheus => _prometheus;
+
     /// <summary>The HTTP API's base address once started.</summary>
     public Uri BaseAddress => _api?.BaseAddress ?? throw new InvalidOperationException("not started");
 
@@ -170,6 +181,11 @@ public sealed class MonitorHost : IAsyncDisposable
         Escalations.Scheduler = Rules.Scheduler;
         await Escalations.RestoreAsync(cancellationToken).ConfigureAwait(false);
         if (SloReports is not null) await SloReports.ScheduleAsync(Rules.Scheduler!, Options.SloReportCron, cancellationToken).ConfigureAwait(false);
+        foreach (var module in Options.Modules)
+        {
+            await module.StartAsync(this, cancellationToken).ConfigureAwait(false);
+            _startedModules.Add(module);
+        }
         _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
         await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);
         _meter.CreateObservableGauge("exh.monitor.up", () => 1, "{state}", "1 while the monitor runs.");
@@ -229,6 +245,11 @@ public sealed class MonitorHost : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_api is not null) await _api.DisposeAsync().ConfigureAwait(false);
+        for (int i = _startedModules.Count - 1; i >= 0; i--)
+        {
+            try { await _startedModules[i].DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { _logs.CreateLogger("exh.monitor").LogError(e, "Stopping module {Module} failed", _startedModules[i].Name); }
+        }
         await Rules.DisposeAsync().ConfigureAwait(false);
         try { await Task.WhenAll(_loops).ConfigureAwait(false); }
         catch (OperationCanceledException) { }

@@ -132,6 +132,7 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
         api.MapPost("/acknowledge", Acknowledge);
 
         app.MapPost("/slack/interactions", SlackInteractions);
+        foreach (var module in _host.Options.Modules) module.MapEndpoints(app, api);
     }
 
     private bool Authorized(HttpRequest request)

@@ -59,12 +59,16 @@ public sealed record MonitorOptions
     /// <summary>Slack channel ID the report summary is posted to (needs <see cref="SlackBotToken"/>); null for none.</summary>
     public string? SloReportSlackChannel { get; init; }
 
+    /// <summary>Modules built on the alerting pipeline (incidents); started with the monitor, in order.</summary>
+    public IReadOnlyList<IMonitorModule> Modules { get; init; } = [];
+
     /// <summary>Extra Quartz configuration (clustered job store); null for in-memory.</summary>
     public Action<Quartz.IQuartzBuilder>? ConfigureQuartz { get; init; }
 
     /// <summary>
     /// The routing used without a file: everything to the console receiver, grouped by alert name
-    /// and market, notified at once (group_wait 0s), changes every 5 s, repeats every 4 h.
+    /// and market, notified at once (group_wait 0s), changes every 5 s, repeats every 4 h; alerts
+    /// with <c>severity="page"</c> open incidents (<c>page: true</c>).
     /// </summary>
     public const string DefaultRouting = """
         route:
@@ -73,6 +77,9 @@ public sealed record MonitorOptions
           group_wait: 0s
           group_interval: 5s
           repeat_interval: 4h
+          routes:
+            - matchers: [severity=page]
+              page: true
         receivers:
           - name: console
         """;

@@ -255,12 +255,14 @@ public sealed class OutboxDeliverer : IDisposable
                 await _outbox.MarkDeliveredAsync(entry.Id, now, CancellationToken.None).ConfigureAwait(false);
                 _metrics?.Record(n.Receiver, NotificationMetrics.Delivered);
                 _logger.LogInformation("Notification {DedupKey} ({Kind}) delivered after {Attempts} attempt(s)", entry.DedupKey, n.Kind, entry.Attempts + 1);
+                RaiseAttempted(n, result, now, entry.Attempts + 1);
                 break;
 
             case DeliveryResult.Failed failed:
                 await _outbox.MarkDeadAsync(entry.Id, failed.Error, CancellationToken.None).ConfigureAwait(false);
                 _metrics?.Record(n.Receiver, NotificationMetrics.Failed);
                 _logger.LogError("Notification {DedupKey} is dead after a permanent failure: {Error}", entry.DedupKey, failed.Error);
+                RaiseAttempted(n, result, now, entry.Attempts + 1);
                 break;
 
             case DeliveryResult.Retry retry:
@@ -271,6 +273,7 @@ public sealed class OutboxDeliverer : IDisposable
                     await _outbox.MarkDeadAsync(entry.Id, error, CancellationToken.None).ConfigureAwait(false);
                     _metrics?.Record(n.Receiver, NotificationMetrics.Failed);
                     _logger.LogError("Notification {DedupKey} is dead: {Error}", entry.DedupKey, error);
+                    RaiseAttempted(n, new DeliveryResult.Failed(error), now, entry.Attempts + 1);
                     break;
                 }
                 var next = now + RetryDelay(entry.Attempts + 1, retry.After);
@@ -278,7 +281,28 @@ public sealed class OutboxDeliverer : IDisposable
                 await _outbox.MarkRetryAsync(entry.Id, retry.Error, next, CancellationToken.None).ConfigureAwait(false);
                 _metrics?.Record(n.Receiver, NotificationMetrics.Retried);
                 _logger.LogWarning("Notification {DedupKey} attempt {Attempt} failed, next at {NextAttemptAt:o}: {Error}", entry.DedupKey, entry.Attempts + 1, next, retry.Error);
+                RaiseAttempted(n, result, now, entry.Attempts + 1);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Raised after each delivery attempt's outcome is recorded: the notification, the result
+    /// (<see cref="DeliveryResult.Delivered"/>, <see cref="DeliveryResult.Retry"/> or
+    /// <see cref="DeliveryResult.Failed"/>, the latter also when it went dead), the time and the
+    /// attempt number (1-based). Handlers run on the delivery path: keep them short; exceptions are logged.
+    /// </summary>
+    public event Action<Notification, DeliveryResult, DateTimeOffset, int>? Attempted;
+
+    private void RaiseAttempted(Notification n, DeliveryResult result, DateTimeOffset at, int attempt)
+    {
+        try
+        {
+            Attempted?.Invoke(n, result, at, attempt);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogError(e, "An attempt handler failed for {DedupKey}", n.DedupKey);
         }
     }
 

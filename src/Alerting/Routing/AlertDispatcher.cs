@@ -34,6 +34,12 @@ public sealed record AlertView(
     IReadOnlyList<string> Receivers,
     DateTimeOffset UpdatedAt);
 
+/// <summary>A notification the dispatcher produced, with the route it came from.</summary>
+/// <param name="Notification">The notification (for a resolution not sent, the one that would have been sent).</param>
+/// <param name="Route">The route of the group (its options say whether it pages).</param>
+/// <param name="Enqueued">True when it went to the outbox; false for a resolution the receiver does not want (<c>send_resolved: false</c>).</param>
+public sealed record NotificationFlush(Notification Notification, Route Route, bool Enqueued);
+
 /// <summary>An aggregation group as the API shows it.</summary>
 /// <param name="Receiver">Receiver name.</param>
 /// <param name="GroupKey">The group key (see <see cref="AlertDispatcher"/>).</param>
@@ -424,6 +430,10 @@ public sealed class AlertDispatcher : IDisposable
         {
             // Alertmanager logs this without sending; our log is the outbox, so remember it here.
             lock (_lock) _clearedAt[group.Key] = entry!.Sequence;
+            var unsent = new Notification(receiverName, groupKey, entry.Sequence, kind, group.Labels,
+                Common(alerts.Select(a => a.Labels)), Common(alerts.Select(a => a.Annotations)), Sorted(alerts),
+                JoinHashes(firingSet), JoinHashes(resolvedSet), now);
+            await RaiseFlushedAsync(new NotificationFlush(unsent, group.Route, false), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -442,6 +452,31 @@ public sealed class AlertDispatcher : IDisposable
             now);
         await _sink.EnqueueAsync(notification, cancellationToken).ConfigureAwait(false);
         lock (_lock) _clearedAt.Remove(group.Key);
+        await RaiseFlushedAsync(new NotificationFlush(notification, group.Route, true), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Raised after each flush that produced a notification: enqueued ones, and the resolution of a
+    /// group whose receiver does not send resolved notifications (<see cref="NotificationFlush.Enqueued"/>
+    /// false). Incidents open and mitigate from here. Handler exceptions are logged, never fail routing.
+    /// </summary>
+    public event Func<NotificationFlush, CancellationToken, Task>? Flushed;
+
+    private async Task RaiseFlushedAsync(NotificationFlush flush, CancellationToken cancellationToken)
+    {
+        var handlers = Flushed;
+        if (handlers is null) return;
+        foreach (var handler in handlers.GetInvocationList().Cast<Func<NotificationFlush, CancellationToken, Task>>())
+        {
+            try
+            {
+                await handler(flush, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _logger.LogError(e, "A flush handler failed for group {GroupKey}", flush.Notification.GroupKey);
+            }
+        }
     }
 
     private void InsertIntoGroup(

@@ -13,13 +13,15 @@ namespace ExchangeHealth.Alerting.Routing;
 /// <param name="GroupWait">How long a new group waits for more alerts before its first notification (default 30 s).</param>
 /// <param name="GroupInterval">How long to wait before notifying about changes in a group already notified (default 5 min).</param>
 /// <param name="RepeatInterval">How long to wait before repeating an unchanged notification (default 4 h).</param>
+/// <param name="Page">ExchangeHealth extension <c>page: true</c>: firing alerts routed here open (or attach to) an incident; inherited by child routes; default false.</param>
 public sealed record RouteOptions(
     string Receiver,
     IReadOnlyList<string> GroupBy,
     bool GroupByAll,
     TimeSpan GroupWait,
     TimeSpan GroupInterval,
-    TimeSpan RepeatInterval)
+    TimeSpan RepeatInterval,
+    bool Page = false)
 {
     /// <summary>Alertmanager's defaults: no receiver, no grouping, group_wait 30s, group_interval 5m, repeat_interval 4h.</summary>
     public static RouteOptions Default { get; } = new("", [], false, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromHours(4));

@@ -27,7 +27,7 @@ internal sealed class RoutingConfigParser(string source)
     ];
 
     private static readonly string[] RouteKeys =
-        ["receiver", "group_by", "group_wait", "group_interval", "repeat_interval", "matchers", "match", "match_re", "continue", "routes"];
+        ["receiver", "group_by", "group_wait", "group_interval", "repeat_interval", "matchers", "match", "match_re", "continue", "routes", "page"];
     private static readonly string[] RouteUnsupported = ["mute_time_intervals", "active_time_intervals"];
 
     private static readonly string[] ReceiverKeys = ["name", "slack_configs", "webhook_configs"];
@@ -225,6 +225,9 @@ internal sealed class RoutingConfigParser(string source)
             if (d == TimeSpan.Zero) throw Fail(ri, "repeat_interval cannot be zero");
             options = options with { RepeatInterval = d };
         }
+
+        // ExchangeHealth extension: alerts routed here open incidents (inherited like the other options).
+        if (fields.TryGetValue("page", out var pg) && !IsNull(pg)) options = options with { Page = Bool(pg, "page") };
 
         var matchers = new List<LabelMatcher>();
         matchers.AddRange(LegacyMatch(fields.GetValueOrDefault("match"), MatcherType.Equal, "match"));

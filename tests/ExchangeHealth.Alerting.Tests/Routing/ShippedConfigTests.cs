@@ -24,13 +24,15 @@ public class ShippedConfigTests
         Assert.Equal("exchange-alerts", Receivers("alertname", "SloBurn", "severity", "ticket"));
         Assert.Equal("exchange-alerts", Receivers("alertname", "Unlabelled"));
         Assert.Equal(TimeSpan.FromMinutes(15), Assert.Single(c.Receiver("exchange-oncall").SlackConfigs).EscalateAfter);
+        Assert.True(Assert.Single(c.Root.Match(LabelSet.Of("alertname", "SloBurn", "severity", "page"))).Options.Page);
+        Assert.False(Assert.Single(c.Root.Match(LabelSet.Of("alertname", "SloBurn", "severity", "ticket"))).Options.Page);
         Assert.Single(c.InhibitRules);
     }
 
     [Fact]
     public void ConfigAlertmanagerYml_WithoutOurExtensionKeys_IsValidForAmtool()
     {
-        string[] extensions = ["mention:", "escalate_after:", "escalation_mention:"];
+        string[] extensions = ["mention:", "escalate_after:", "escalation_mention:", "page:"];
         var lines = File.ReadAllLines(RepoFile("config/alertmanager.yml"))
             .Where(l => !extensions.Any(e => l.TrimStart().StartsWith(e, StringComparison.Ordinal)));
         string path = Path.Combine(Path.GetTempPath(), $"exh-am-{Guid.NewGuid():N}.yml");
