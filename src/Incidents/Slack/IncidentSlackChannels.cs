@@ -240,7 +240,7 @@ public sealed class IncidentSlackChannels : IAsyncDisposable
         string? permalink = await PermalinkAsync(updated, cancellationToken).ConfigureAwait(false);
         var intro = await CallAsync("chat.postMessage", Intro(updated, channelId, permalink), cancellationToken).ConfigureAwait(false);
         if (!intro.IsOk) _log.LogWarning("Incident #{Id}: introduction in the Slack channel failed: {Error}", id, intro.Description);
-        await LinkPageAsync(updated with { SlackChannel = channelId, SlackChannelName = channelName }, cancellationToken).ConfigureAwait(false);
+        await LinkPageAsync(updated with { SlackChannel = channelId, SlackChannelName = channelName }, announceInChannel: false, cancellationToken).ConfigureAwait(false);
         return channelId;
     }
 
@@ -309,7 +309,7 @@ public sealed class IncidentSlackChannels : IAsyncDisposable
         }
         if (after.SlackChannel is null) return;
         if (change.Before.PageTs is null && after.PageTs is not null)
-            await LinkPageAsync(after, cancellationToken).ConfigureAwait(false);
+            await LinkPageAsync(after, announceInChannel: true, cancellationToken).ConfigureAwait(false);
         if (change.Event is { } e && UpdateKinds.Contains(e.Kind) && Remember(after.Id, e.DedupKey))
         {
             string line = UpdateLine(after, e);
@@ -318,8 +318,12 @@ public sealed class IncidentSlackChannels : IAsyncDisposable
         }
     }
 
-    /// <summary>Posts the channel link in the page's thread once (guarded by a de-duplicated timeline event).</summary>
-    private async Task LinkPageAsync(Incident incident, CancellationToken cancellationToken)
+    /// <summary>
+    /// Posts the channel link in the page's thread once (guarded by a de-duplicated timeline event);
+    /// with <paramref name="announceInChannel"/> (the page became known after the channel was made)
+    /// also the page's permalink in the incident channel.
+    /// </summary>
+    private async Task LinkPageAsync(Incident incident, bool announceInChannel, CancellationToken cancellationToken)
     {
         if (incident.PageChannel is null || incident.PageTs is null || incident.SlackChannel is null) return;
         var e = new TimelineEvent
@@ -334,6 +338,11 @@ public sealed class IncidentSlackChannels : IAsyncDisposable
             GroupKey = incident.GroupKey,
         };
         if (!await _service.RecordAsync(e, cancellationToken).ConfigureAwait(false)) return;
+        if (announceInChannel && await PermalinkAsync(incident, cancellationToken).ConfigureAwait(false) is { } permalink)
+        {
+            var p = await CallAsync("chat.postMessage", new JsonObject { ["channel"] = incident.SlackChannel, ["text"] = $"The page: <{permalink}|the alert message>", ["unfurl_links"] = false }, cancellationToken).ConfigureAwait(false);
+            if (!p.IsOk) _log.LogWarning("Incident #{Id}: posting the page link in the Slack channel failed: {Error}", incident.Id, p.Description);
+        }
         string text = $"Incident #{incident.Id.ToString(CultureInfo.InvariantCulture)} has its channel: <#{incident.SlackChannel}>";
         var r = await CallAsync("chat.postMessage", new JsonObject { ["channel"] = incident.PageChannel, ["thread_ts"] = incident.PageTs, ["text"] = text }, cancellationToken).ConfigureAwait(false);
         if (!r.IsOk) _log.LogWarning("Incident #{Id}: reply in the page thread failed: {Error}", incident.Id, r.Description);
@@ -382,11 +391,11 @@ public sealed class IncidentSlackChannels : IAsyncDisposable
         string head = $"*{IncidentNames.Format(i.Severity)} · {IncidentNames.Format(i.Status)}* · ";
         string body = e.Kind switch
         {
-            TimelineKinds.Note => $"note from {SlackText.Escape(e.Actor)}: {SlackText.Escape(SlackText.Clip(e.Text, 3000))}",
-            TimelineKinds.FollowUpAdded => $"{SlackText.Escape(SlackText.Clip(e.Text, 3000))} (added by {SlackText.Escape(e.Actor)})",
-            _ => SlackText.Escape(SlackText.Clip(e.Text, 3000)),
+            TimelineKinds.Note => $"note on incident {n} from {SlackText.Escape(e.Actor)}: {SlackText.Escape(SlackText.Clip(e.Text, 3000))}",
+            TimelineKinds.FollowUpAdded => $"incident {n} {SlackText.Escape(SlackText.Clip(e.Text, 3000))} (added by {SlackText.Escape(e.Actor)})",
+            _ => SlackText.Escape(SlackText.Clip(e.Text, 3000)), // the service's sentence names the incident
         };
-        return $"{head}incident {n}: {body}";
+        return head + body;
     }
 
     private async Task FailAsync(Incident incident, string why, CancellationToken cancellationToken)
