@@ -153,7 +153,7 @@ public sealed class IncidentSlackChannels : IAsyncDisposable
         _loop = Task.Run(() => LoopAsync(_stop.Token));
     }
 
-    /// <summary>Queues a change (what the <see cref="IncidentService.Changed"/> subscription does; public for replays and tests).</summary>
+    /// <summary>Queues a change (what the <see cref="IncidentService.Changed"/> subscription does; public for replays and tests). Queued changes are handled once <see cref="Start"/> ran.</summary>
     /// <returns>False when disabled or the queue is full (the change is dropped and logged; <see cref="CatchUpAsync"/> repairs missing channels).</returns>
     public bool Enqueue(IncidentChange change)
     {

@@ -285,6 +285,34 @@ public sealed class SlackCommandsEndpointTests
     }
 
     [Fact]
+    public async Task In_its_own_channel_a_resolved_incident_still_takes_close_followup_and_help()
+    {
+        await using var h = await Harness.StartAsync();
+        long id = await h.DeclareAsync();
+        await h.DeclareAsync("Another open incident elsewhere");
+        await h.Service.SetSlackChannelAsync(id, "C0INC1", "inc-1-enginedown");
+        Assert.True((await h.Service.ExecuteAsync(id, new IncidentCommand.Resolve(), new IncidentActor("cli:bob", TimelineSources.Cli))).Ok);
+
+        var (_, early) = await h.CommandAsync("ack", channelId: "C0INC1");
+        Assert.Contains($"incident #{id} is resolved; an acknowledgement does not re-open it", Text(early), StringComparison.Ordinal);
+
+        var (_, followup) = await h.CommandAsync("followup add a fsync latency alert", channelId: "C0INC1");
+        Assert.Equal("ephemeral", ResponseType(followup));
+        var followUps = (await h.Service.GetDetailsAsync(id))!.FollowUps;
+        Assert.Equal("add a fsync latency alert", Assert.Single(followUps).Text);
+        Assert.Equal("slack:U0123ABC (alice)", followUps[0].CreatedBy);
+
+        var (_, closed) = await h.CommandAsync("close", channelId: "C0INC1");
+        Assert.Equal("in_channel", ResponseType(closed));
+        Assert.Equal($"SEV2 incident #{id} closed by <@U0123ABC>", Text(closed));
+        Assert.Equal(IncidentStatus.Closed, (await h.Service.GetAsync(id))!.Status);
+
+        var (_, help) = await h.CommandAsync("help", channelId: "C0INC1");
+        Assert.Equal("ephemeral", ResponseType(help));
+        Assert.Contains("/incident sev 1", Text(help), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_same_invocation_delivered_twice_runs_once()
     {
         await using var h = await Harness.StartAsync();
