@@ -10,8 +10,10 @@ cd "$root"
 # (`promtool check rules`, `promtool test rules`) and the differential test of our rule evaluation;
 # prometheus-alertmanager (with amtool) for the routing tests (`amtool check-config`,
 # `amtool config routes test`), the SLO inhibition tests, the webhook
-# payload tests and the Alertmanager intake test.
-packages=(prometheus prometheus-alertmanager)
+# payload tests and the Alertmanager intake test; postgresql (server binaries in
+# /usr/lib/postgresql/15/bin) for the incident-store tests, which run the same suite on SQLite and on
+# a throwaway PostgreSQL server started on 127.0.0.1 (TestKit PostgresServer).
+packages=(prometheus prometheus-alertmanager postgresql)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
