@@ -39,6 +39,8 @@ internal static class MonitorCommand
         var reportChannel = new Option<string?>("--slo-report-channel") { Description = "Slack channel ID for the report summary (needs SLACK_BOT_TOKEN)." };
         var engineData = new Option<string?>("--engine-data") { Description = "A running engine's data directory (its engine.json and credentials.yaml): the engine's events (fault injections, market state changes) go into incident timelines. Default: data/engine when present; 'none' for none.", HelpName = "DIR" };
         var noIncidents = new Option<bool>("--no-incidents") { Description = "Run without incident records (pages still notify)." };
+        var incidentChannels = new Option<bool>("--incident-channels") { Description = "Create a Slack channel per incident (inc-ID-title; needs SLACK_BOT_TOKEN with channels:manage)." };
+        var invite = new Option<string[]>("--incident-channel-invite") { Description = "Slack user IDs invited to every incident channel.", AllowMultipleArgumentsPerToken = true, HelpName = "U..." };
 
         var command = new Command("monitor",
             "Run the monitor: evaluate Prometheus alert rule files (one Quartz job per group, Prometheus's pending/firing semantics) " +
@@ -50,7 +52,7 @@ internal static class MonitorCommand
             "or in PostgreSQL when EXH_INCIDENTS_POSTGRES holds a connection string (several monitor nodes share it).\n\n" +
             "Examples:\n  exh monitor\n  SLACK_BOT_TOKEN=xoxb-... exh monitor --routing config/alertmanager.yml --prometheus http://127.0.0.1:9090\n" +
             "  exh silence add 'alertname=\"EngineDown\"' --duration 1h --comment 'maintenance'");
-        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external, sloSpecs, reportCron, reports, reportChannel, engineData, noIncidents }) command.Options.Add(o);
+        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external, sloSpecs, reportCron, reports, reportChannel, engineData, noIncidents, incidentChannels, invite }) command.Options.Add(o);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -96,6 +98,9 @@ internal static class MonitorCommand
                         {
                             PostgresConnectionString = string.IsNullOrWhiteSpace(postgres) ? null : postgres,
                             EngineEvents = engineDir is null ? null : ExchangeHealth.Incidents.Timeline.EngineAdminEndpoint.FromDataDirectory(engineDir),
+                            SlackChannels = parse.GetValue(incidentChannels)
+                                ? new ExchangeHealth.Incidents.Slack.IncidentSlackChannelOptions { Enabled = true, InviteUserIds = parse.GetValue(invite) ?? [] }
+                                : null,
                         }),
                     ],
                 };
@@ -127,6 +132,7 @@ internal static class MonitorCommand
         catch (IOException e) { return Cli.Fail($"cannot start: {e.Message}", 1); }
         catch (UnauthorizedAccessException e) { return Cli.Fail($"cannot start: {e.Message}", 1); }
         catch (System.Data.Common.DbException e) { return Cli.Fail($"cannot open the incident database: {e.Message}", 1); }
+        catch (ArgumentException e) when (e.ParamName is "options") { return Cli.Fail(e.Message); }
         catch (InvalidOperationException e) when (e.Message.Contains("schema", StringComparison.OrdinalIgnoreCase)) { return Cli.Fail($"incident database: {e.Message}", 1); }
 
         await using (host.ConfigureAwait(false))

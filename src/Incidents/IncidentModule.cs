@@ -6,6 +6,8 @@ using ExchangeHealth.Alerting.Notify;
 using ExchangeHealth.Alerting.Routing;
 using ExchangeHealth.Incidents.Lifecycle;
 using ExchangeHealth.Incidents.Model;
+using ExchangeHealth.Incidents.Reports;
+using ExchangeHealth.Incidents.Slack;
 using ExchangeHealth.Incidents.Store;
 using ExchangeHealth.Incidents.Timeline;
 using Microsoft.AspNetCore.Builder;
@@ -35,6 +37,15 @@ public sealed record IncidentModuleOptions
 
     /// <summary>Clock; the monitor's when null.</summary>
     public TimeProvider? Time { get; init; }
+
+    /// <summary>A Slack channel per incident (<c>conversations.create</c>); null or not enabled for none. The bot token defaults to the monitor's.</summary>
+    public IncidentSlackChannelOptions? SlackChannels { get; init; }
+
+    /// <summary>Post-incident reports; null to take the monitor's reports directory, SLO specs and clock.</summary>
+    public IncidentReportOptions? Reports { get; init; }
+
+    /// <summary>Where <c>/slack/commands</c> may POST delayed answers (Slack's <c>response_url</c>); default <c>https://hooks.slack.com/</c>.</summary>
+    public Uri? AllowedResponseUrlBase { get; init; }
 }
 
 /// <summary>
@@ -68,6 +79,9 @@ public sealed class IncidentModule : IMonitorModule
     private IncidentService? _service;
     private IIncidentStore? _store;
     private EngineEventPoller? _engine;
+    private IncidentReportService? _reports;
+    private SlackCommandsEndpoint? _commands;
+    private IncidentSlackChannels? _channels;
     private long _dropped;
 
     /// <summary>Creates the module; nothing runs before <see cref="StartAsync"/>.</summary>
@@ -85,6 +99,16 @@ public sealed class IncidentModule : IMonitorModule
 
     /// <summary>Timeline events dropped because the work queue was full (the store was too slow for too long).</summary>
     public long DroppedEvents => Interlocked.Read(ref _dropped);
+
+    /// <summary>Post-incident reports (after <see cref="StartAsync"/>).</summary>
+    /// <exception cref="InvalidOperationException">Not started.</exception>
+    public IncidentReportService Reports => _reports ?? throw new InvalidOperationException("the incidents module has not started");
+
+    /// <summary>The <c>/slack/commands</c> endpoint (after <see cref="StartAsync"/>).</summary>
+    public SlackCommandsEndpoint? SlackCommands => _commands;
+
+    /// <summary>Incident channels (after <see cref="StartAsync"/>; disabled unless configured).</summary>
+    public IncidentSlackChannels? SlackChannels => _channels;
 
     /// <summary>The engine event reader's last problem, or null.</summary>
     public string? EngineEventsError => _engine?.LastError;
@@ -104,6 +128,7 @@ public sealed class IncidentModule : IMonitorModule
     {
         ArgumentNullException.ThrowIfNull(quartz);
         quartz.Services.AddSingleton<IIncidentDetailsSource>(_ => Service);
+        quartz.Services.AddSingleton(_ => Reports);
         quartz.Services.AddSingleton(this);
     }
 
@@ -124,6 +149,28 @@ public sealed class IncidentModule : IMonitorModule
         _service = new IncidentService(_store, _options.Service, time, _log);
         Metrics.SetOpen(await _store.CountOpenAsync(cancellationToken).ConfigureAwait(false));
         _service.Changed += OnChangedAsync;
+        _reports = new IncidentReportService(host.Prometheus, _options.Reports ?? new IncidentReportOptions
+        {
+            ReportsDirectory = host.Options.ReportsDirectory,
+            SloSpecsPath = host.Options.SloSpecs,
+            Time = time,
+        });
+        _commands = new SlackCommandsEndpoint(
+            new IncidentSlashCommands(_service, host.Logs.CreateLogger("exh.monitor.slack-commands")),
+            new SlackCommandsEndpointOptions
+            {
+                SigningSecret = host.Options.SlackSigningSecret,
+                AllowedResponseUrlBase = _options.AllowedResponseUrlBase ?? SlackCommandsEndpointOptions.SlackResponseUrlBase,
+            },
+            host.SlackReplayGuard, host.SlackRequests, host.Http, time, host.Logs.CreateLogger("exh.monitor.slack-commands"));
+        if (_options.SlackChannels is { Enabled: true } channelOptions)
+        {
+            channelOptions = channelOptions with { BotToken = channelOptions.BotToken ?? host.Options.SlackBotToken };
+            channelOptions.Validate();
+            _channels = new IncidentSlackChannels(_service, channelOptions, host.Http, time, host.Logs.CreateLogger("exh.monitor.incident-channels"));
+            _channels.Start();
+            await _channels.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
 
         host.Rules.Evaluated += OnEvaluated;
         host.Dispatcher.Flushed += OnFlushedAsync;
@@ -145,7 +192,14 @@ public sealed class IncidentModule : IMonitorModule
     /// <inheritdoc/>
     public void MapEndpoints(IEndpointRouteBuilder app, RouteGroupBuilder api)
     {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(api);
+        if (_commands is not null) SlackCommandsEndpoint.Map(app, _commands);
     }
+
+    /// <summary>Writes the post-incident report of <paramref name="id"/> now (Markdown and HTML) and records it on the timeline; null when the incident is unknown.</summary>
+    public Task<IncidentReportFiles?> GenerateReportAsync(long id, string actor, CancellationToken cancellationToken = default) =>
+        Reports.GenerateAndRecordAsync(Service, id, actor, cancellationToken);
 
     /// <summary>Waits until every piece of work queued so far is done (tests, orderly shutdown).</summary>
     public async Task DrainAsync(CancellationToken cancellationToken = default)
@@ -205,6 +259,9 @@ public sealed class IncidentModule : IMonitorModule
     private async Task OnChangedAsync(IncidentChange change, CancellationToken cancellationToken)
     {
         Metrics.RecordChange(change.Before, change.After);
+        // Resolved: the post-incident report is written by a Quartz job (one per incident; a second resolve replaces it).
+        if (change.Before is { } before && before.Status != IncidentStatus.Resolved && change.After.Status == IncidentStatus.Resolved && _host?.Rules.Scheduler is { } scheduler)
+            await IncidentReportJob.ScheduleAsync(scheduler, change.After.Id, cancellationToken).ConfigureAwait(false);
         if (change.Before is null || change.Before.Status != change.After.Status || change.Before.Severity != change.After.Severity)
             Metrics.SetOpen(await Service.Store.CountOpenAsync(cancellationToken).ConfigureAwait(false));
         // Acknowledged outside the page's button (Slack command, CLI, API): acknowledge the page too, which stops its escalation.
@@ -327,6 +384,8 @@ public sealed class IncidentModule : IMonitorModule
         if (_loops.Count > 0)
             try { await DrainAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
             catch (Exception e) when (e is TimeoutException or InvalidOperationException) { }
+        if (_channels is not null) await _channels.DisposeAsync().ConfigureAwait(false);
+        if (_commands is not null) await _commands.DisposeAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         _work.Writer.TryComplete();
         try { await Task.WhenAll(_loops).ConfigureAwait(false); }

@@ -63,6 +63,8 @@ public sealed class MonitorHost : IAsyncDisposable
         Escalations = new EscalationService(Outbox, () => Dispatcher!.Config, options.Time, logs.CreateLogger("exh.monitor.escalation"));
         Dispatcher = new AlertDispatcher(Routing, Escalations, Silences, options.Time, logs.CreateLogger("exh.monitor.dispatcher"));
         NotificationMetrics = new NotificationMetrics(_meter);
+        SlackRequests = new SlackRequestMetrics(_meter);
+        SlackReplayGuard = new SlackReplayGuard(options.Time);
         if (options.SloSpecs is not null)
         {
             var specs = SloReportService.LoadSpecs(options.SloSpecs);
@@ -133,6 +135,12 @@ public sealed class MonitorHost : IAsyncDisposable
 
     /// <summary>Silences.</summary>
     public SilenceStore Silences { get; }
+
+    /// <summary>Refused Slack callbacks (<c>exh_slack_requests_rejected_total{endpoint, reason}</c>).</summary>
+    public SlackRequestMetrics SlackRequests { get; }
+
+    /// <summary>Signed Slack requests already accepted within the 5-minute window: one per process, shared by every Slack endpoint, so a captured request cannot be replayed.</summary>
+    public SlackReplayGuard SlackReplayGuard { get; }
 
     /// <summary>Notification counters and outbox depth.</summary>
     public NotificationMetrics NotificationMetrics { get; }

@@ -313,12 +313,15 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
         string body;
         using (var reader = new StreamReader(request.Body, Encoding.UTF8))
             body = await reader.ReadToEndAsync(ct).ConfigureAwait(false);
-        var verdict = new SlackRequestVerifier(secret, _host.Options.Time).Verify(
-            request.Headers[SlackRequestVerifier.TimestampHeader].ToString(), request.Headers[SlackRequestVerifier.SignatureHeader].ToString(), body);
+        var verdict = new SlackRequestAuthenticator(secret, _host.SlackReplayGuard, _host.Options.Time).Authenticate(
+            request.Headers[SlackRequestVerifier.TimestampHeader].ToString(), request.Headers[SlackRequestVerifier.SignatureHeader].ToString(), Encoding.UTF8.GetBytes(body));
         if (!verdict.IsValid)
         {
+            // Unsigned, forged, stale or replayed: counted, answered 401, and nothing it asks is done.
+            _host.SlackRequests.Rejected(SlackRequestMetrics.InteractionsEndpoint, verdict.Rejection);
             _log.LogWarning("Slack callback refused: {Reason}", verdict.Reason);
-            return Error(StatusCodes.Status401Unauthorized, SlackRequestVerifier.SignatureHeader, verdict.Reason ?? "invalid signature");
+            return Error(verdict.Rejection == SlackRejection.Overloaded ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status401Unauthorized,
+                SlackRequestVerifier.SignatureHeader, verdict.Reason ?? "invalid signature");
         }
         SlackInteraction interaction;
         try { interaction = SlackInteraction.Parse(body); }

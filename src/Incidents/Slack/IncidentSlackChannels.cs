@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ExchangeHealth.Incidents.Slack;
 
 /// <summary>Settings of <see cref="IncidentSlackChannels"/>.</summary>
-public sealed class IncidentSlackChannelOptions
+public sealed record IncidentSlackChannelOptions
 {
     /// <summary>Creates a channel per incident only when true (default false).</summary>
     public bool Enabled { get; init; }

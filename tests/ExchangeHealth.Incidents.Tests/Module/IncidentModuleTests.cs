@@ -97,6 +97,7 @@ public sealed class IncidentModuleTests : IAsyncLifetime
             SlackSigningSecret = SigningSecret,
             EvaluationInterval = TimeSpan.FromMilliseconds(500),
             ConsoleOut = TextWriter.Null,
+            ReportsDirectory = Path.Combine(_dir, "reports"),
             Modules = [module],
         });
         return (monitor, module);
@@ -202,6 +203,27 @@ public sealed class IncidentModuleTests : IAsyncLifetime
             metrics = await http.GetStringAsync(new Uri(monitor.BaseAddress, "metrics"));
             Assert.Contains("exh_incidents_open{severity=\"SEV2\"} 0", metrics, StringComparison.Ordinal);
             Assert.Contains("exh_incident_time_to_resolve_seconds_count{severity=\"SEV2\"} 1", metrics, StringComparison.Ordinal);
+
+            // Resolving writes the post-incident report (a Quartz job).
+            string html = Path.Combine(_dir, "reports", "incidents", $"incident-{incident.Id}.html");
+            var reportDeadline = DateTime.UtcNow.AddSeconds(20);
+            while (!File.Exists(html) && DateTime.UtcNow < reportDeadline) await Task.Delay(200);
+            Assert.True(File.Exists(html), "no report after resolving");
+            Assert.True(File.Exists(Path.ChangeExtension(html, ".md")));
+            string reportText = await File.ReadAllTextAsync(html);
+            Assert.Contains("OrderRejectsHigh", reportText, StringComparison.Ordinal);
+            Assert.Contains("<svg", reportText, StringComparison.Ordinal);
+
+            // /incident from Slack, through the monitor: a signed note is added; a replay of the same request is refused and counted.
+            string slash = SlackCallbackSigner.SlashCommandBody($"note #{incident.Id} root cause: journal disk full", "U0ALICE", "alice", "C0ONCALL", triggerId: "t-note-1");
+            var signedAt = DateTimeOffset.UtcNow;
+            using (var noted = await signer.PostAsync(http, new Uri(monitor.BaseAddress, "slack/commands"), slash, signedAt))
+                Assert.Equal(HttpStatusCode.OK, noted.StatusCode);
+            using (var replayed = await signer.PostAsync(http, new Uri(monitor.BaseAddress, "slack/commands"), slash, signedAt))
+                Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+            Assert.Contains(((await module.Service.GetDetailsAsync(incident.Id))!).Timeline, e => e.Kind == TimelineKinds.Note && e.Text == "root cause: journal disk full");
+            metrics = await http.GetStringAsync(new Uri(monitor.BaseAddress, "metrics"));
+            Assert.Contains("exh_slack_requests_rejected_total{endpoint=\"commands\",reason=\"replay\"} 1", metrics, StringComparison.Ordinal);
 
             // A late acknowledgement from the page's button does not re-open it.
             using (var late = await http.SendAsync(signer.CreateRequest(new Uri(monitor.BaseAddress, "slack/interactions"),

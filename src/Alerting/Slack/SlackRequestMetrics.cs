@@ -1,12 +1,10 @@
 using System.Diagnostics.Metrics;
-using ExchangeHealth.Alerting.Slack;
-
-namespace ExchangeHealth.Incidents.Slack;
+namespace ExchangeHealth.Alerting.Slack;
 
 /// <summary>
 /// Counts requests to the Slack endpoints that were refused as unauthentic: the counter
-/// <c>exh.slack.requests.rejected</c> (unit <c>{request}</c>) on the meter
-/// <see cref="IncidentMetrics.MeterName"/>, exposed as
+/// <c>exh.slack.requests.rejected</c> (unit <c>{request}</c>) on the monitor's meter
+/// (<see cref="Host.MonitorHost.MeterName"/>), exposed as
 /// <c>exh_slack_requests_rejected_total{endpoint, reason}</c>. Both labels are bounded:
 /// <c>endpoint</c> is <see cref="CommandsEndpoint"/> or <see cref="InteractionsEndpoint"/>,
 /// <c>reason</c> one of <c>missing_signature</c>, <c>bad_signature</c>, <c>stale_timestamp</c>,
@@ -26,14 +24,14 @@ public sealed class SlackRequestMetrics : IDisposable
     private readonly Meter? _ownedMeter;
     private readonly Counter<long> _rejected;
 
-    /// <summary>Creates the counter on its own meter named <see cref="IncidentMetrics.MeterName"/> (disposed with this object).</summary>
+    /// <summary>Creates the counter on its own meter named <see cref="Host.MonitorHost.MeterName"/> (disposed with this object).</summary>
     public SlackRequestMetrics()
     {
-        _ownedMeter = new Meter(IncidentMetrics.MeterName, "1.0");
+        _ownedMeter = new Meter(Host.MonitorHost.MeterName, "1.0");
         _rejected = Create(_ownedMeter);
     }
 
-    /// <summary>Creates the counter on <paramref name="meter"/> (owned by the caller; it should be named <see cref="IncidentMetrics.MeterName"/>).</summary>
+    /// <summary>Creates the counter on <paramref name="meter"/> (owned by the caller, e.g. the monitor's).</summary>
     public SlackRequestMetrics(Meter meter)
     {
         ArgumentNullException.ThrowIfNull(meter);
