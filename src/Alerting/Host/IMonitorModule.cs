@@ -6,8 +6,9 @@ namespace ExchangeHealth.Alerting.Host;
 /// <summary>
 /// A part of the monitor process built on the alerting pipeline (incidents, for one), plugged in
 /// through <see cref="MonitorOptions.Modules"/>. The host calls, in order:
-/// <see cref="ConfigureQuartz"/> while building the scheduler, <see cref="StartAsync"/> once rule
-/// evaluation, routing and delivery run (the host's events can be subscribed to there),
+/// <see cref="StartAsync"/> before rule evaluation, routing and delivery start (subscribe to the
+/// host's events there; <see cref="MonitorHost.Rules"/>' scheduler is not running yet),
+/// <see cref="ConfigureQuartz"/> while the scheduler is built,
 /// <see cref="MapEndpoints"/> while building the HTTP API, and <see cref="IAsyncDisposable.DisposeAsync"/>
 /// when the monitor stops (before the host's own parts are disposed).
 /// </summary>

@@ -183,17 +183,18 @@ public sealed class MonitorHost : IAsyncDisposable
     private async Task StartPartsAsync(CancellationToken cancellationToken)
     {
         await Silences.RefreshAsync().ConfigureAwait(false);
+        // Modules subscribe before anything is evaluated, routed or delivered, so they miss nothing.
+        foreach (var module in Options.Modules)
+        {
+            await module.StartAsync(this, cancellationToken).ConfigureAwait(false);
+            _startedModules.Add(module);
+        }
         _loops.Add(Task.Run(() => Deliverer.RunAsync(_stop.Token), CancellationToken.None));
         _loops.Add(Task.Run(() => Dispatcher.RunAsync(_stop.Token), CancellationToken.None));
         await Rules.StartAsync(cancellationToken).ConfigureAwait(false);
         Escalations.Scheduler = Rules.Scheduler;
         await Escalations.RestoreAsync(cancellationToken).ConfigureAwait(false);
         if (SloReports is not null) await SloReports.ScheduleAsync(Rules.Scheduler!, Options.SloReportCron, cancellationToken).ConfigureAwait(false);
-        foreach (var module in Options.Modules)
-        {
-            await module.StartAsync(this, cancellationToken).ConfigureAwait(false);
-            _startedModules.Add(module);
-        }
         _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
         await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);
         _meter.CreateObservableGauge("exh.monitor.up", () => 1, "{state}", "1 while the monitor runs.");
