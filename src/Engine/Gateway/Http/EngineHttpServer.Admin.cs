@@ -31,7 +31,21 @@ public sealed partial class EngineHttpServer
             throw HttpApiException.Invalid("state", $"state must be {_marketStateFields["state"]}");
         // An administrative command: account 0, no client order id.
         var command = Command.ChangeMarketState(market.Id, state);
-        await SubmitAndAnswerAsync(context, command, requestId: 0, received: 0, recordAck: false).ConfigureAwait(false);
+        var receiver = new HttpCommandReceiver(_engine);
+        var status = _engine.Submit(ref command, receiver, 0, 0);
+        await AnswerAsync(context, status, receiver, 0, 0, market.Id, recordAck: false).ConfigureAwait(false);
+        // Incident timelines read market state changes from the event log.
+        foreach (var report in receiver.Reports)
+        {
+            if (report.Type != ReportType.MarketStateChanged) continue;
+            _engine.Events.Write("market.state_changed", $"market {market.Symbol} is now {report.State.Name()}",
+                new Dictionary<string, string>
+                {
+                    ["market"] = market.Symbol,
+                    ["state"] = report.State.Name(),
+                    ["sequence"] = report.Sequence.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                });
+        }
     }
 
     private Task ListFaultsAsync(HttpContext context)

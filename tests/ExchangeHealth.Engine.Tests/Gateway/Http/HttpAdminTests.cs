@@ -121,6 +121,13 @@ public sealed class HttpAdminTests
 
         await h.AdminAsync(HttpMethod.Post, "/admin/markets/1/state", """{"state":"online"}""");
         Assert.Equal("accepted", (await h.PlaceAsync(3, "buy", "60000", "0.01")).Str("status"));
+
+        // Incident timelines read market state changes from the event log.
+        var changes = (await h.AdminAsync(HttpMethod.Get, "/admin/events?limit=50")).Json.GetProperty("events").EnumerateArray()
+            .Where(e => e.GetProperty("kind").GetString() == "market.state_changed").ToList();
+        Assert.Equal(["halted", "online"], changes.Select(e => e.GetProperty("fields").GetProperty("state").GetString()));
+        Assert.All(changes, e => Assert.Equal("BTC/USD", e.GetProperty("fields").GetProperty("market").GetString()));
+        Assert.Equal("market BTC/USD is now halted", changes[0].GetProperty("message").GetString());
     }
 
     [Fact]
