@@ -37,6 +37,8 @@ internal static class MonitorCommand
         var reportCron = new Option<string>("--slo-report-cron") { Description = "When the SLO report is written (Quartz cron, UTC).", DefaultValueFactory = _ => SloReportSchedule.DefaultCron };
         var reports = new Option<string>("--reports") { Description = "Directory of the SLO reports (Markdown and HTML).", DefaultValueFactory = _ => "reports" };
         var reportChannel = new Option<string?>("--slo-report-channel") { Description = "Slack channel ID for the report summary (needs SLACK_BOT_TOKEN)." };
+        var engineData = new Option<string?>("--engine-data") { Description = "A running engine's data directory (its engine.json and credentials.yaml): the engine's events (fault injections, market state changes) go into incident timelines. Default: data/engine when present; 'none' for none.", HelpName = "DIR" };
+        var noIncidents = new Option<bool>("--no-incidents") { Description = "Run without incident records (pages still notify)." };
 
         var command = new Command("monitor",
             "Run the monitor: evaluate Prometheus alert rule files (one Quartz job per group, Prometheus's pending/firing semantics) " +
@@ -44,9 +46,11 @@ internal static class MonitorCommand
             "notifications through a durable outbox to Slack (Block Kit, threads, Acknowledge / Silence 1h buttons), webhooks or the " +
             "console. Slack credentials come from the environment: SLACK_BOT_TOKEN (xoxb-...) and SLACK_SIGNING_SECRET; without a " +
             "token, Slack receivers print to the console. See docs/alerting.md.\n\n" +
+            "Pages (routes with 'page: true') open incidents with automatic timelines (docs/incidents.md), stored in DATA/incidents.db, " +
+            "or in PostgreSQL when EXH_INCIDENTS_POSTGRES holds a connection string (several monitor nodes share it).\n\n" +
             "Examples:\n  exh monitor\n  SLACK_BOT_TOKEN=xoxb-... exh monitor --routing config/alertmanager.yml --prometheus http://127.0.0.1:9090\n" +
             "  exh silence add 'alertname=\"EngineDown\"' --duration 1h --comment 'maintenance'");
-        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external, sloSpecs, reportCron, reports, reportChannel }) command.Options.Add(o);
+        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external, sloSpecs, reportCron, reports, reportChannel, engineData, noIncidents }) command.Options.Add(o);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -80,6 +84,22 @@ internal static class MonitorCommand
                 SlackBotToken = Environment.GetEnvironmentVariable("SLACK_BOT_TOKEN"),
                 SlackSigningSecret = Environment.GetEnvironmentVariable("SLACK_SIGNING_SECRET"),
             };
+            if (!parse.GetValue(noIncidents))
+            {
+                string? engineDir = parse.GetValue(engineData) is { } ed ? (ed == "none" ? null : Path.GetFullPath(ed)) : (Directory.Exists("data/engine") ? Path.GetFullPath("data/engine") : null);
+                string? postgres = Environment.GetEnvironmentVariable("EXH_INCIDENTS_POSTGRES");
+                options = options with
+                {
+                    Modules =
+                    [
+                        new ExchangeHealth.Incidents.IncidentModule(new ExchangeHealth.Incidents.IncidentModuleOptions
+                        {
+                            PostgresConnectionString = string.IsNullOrWhiteSpace(postgres) ? null : postgres,
+                            EngineEvents = engineDir is null ? null : ExchangeHealth.Incidents.Timeline.EngineAdminEndpoint.FromDataDirectory(engineDir),
+                        }),
+                    ],
+                };
+            }
             return await RunAsync(options, cancellationToken).ConfigureAwait(false);
         });
         return command;
@@ -106,6 +126,8 @@ internal static class MonitorCommand
         catch (FormatException e) { return Cli.Fail(e.Message); }
         catch (IOException e) { return Cli.Fail($"cannot start: {e.Message}", 1); }
         catch (UnauthorizedAccessException e) { return Cli.Fail($"cannot start: {e.Message}", 1); }
+        catch (System.Data.Common.DbException e) { return Cli.Fail($"cannot open the incident database: {e.Message}", 1); }
+        catch (InvalidOperationException e) when (e.Message.Contains("schema", StringComparison.OrdinalIgnoreCase)) { return Cli.Fail($"incident database: {e.Message}", 1); }
 
         await using (host.ConfigureAwait(false))
         {

@@ -263,7 +263,9 @@ public sealed class IncidentService : IIncidentDetailsSource
 
     private async Task<Incident?> OpenAsync(Notification notification, List<Alert> firing, CancellationToken cancellationToken)
     {
-        var detected = await FirstFiringAsync(firing, notification.CreatedAt, cancellationToken).ConfigureAwait(false);
+        // Routed alerts start when they fired (Prometheus and our evaluator send firedAt as startsAt).
+        var detected = firing.Min(a => a.StartsAt);
+        var started = await ConditionStartAsync(firing, cancellationToken).ConfigureAwait(false);
         var severity = firing.Select(a => IncidentNames.TryParseSeverity(a.Labels[_options.SeverityLabel], out var s) ? s : _options.DefaultSeverity).Min();
         var incident = new Incident
         {
@@ -272,7 +274,7 @@ public sealed class IncidentService : IIncidentDetailsSource
             Markets = Values(firing, "market"),
             Services = Services(firing),
             GroupKey = notification.GroupKey,
-            StartedAt = firing.Min(a => a.StartsAt),
+            StartedAt = started < detected ? started : detected,
             DetectedAt = detected,
             CreatedAt = Time.GetUtcNow(),
             UpdatedAt = Time.GetUtcNow(),
@@ -298,8 +300,7 @@ public sealed class IncidentService : IIncidentDetailsSource
     {
         foreach (var alert in notification.Alerts)
         {
-            var fired = await FirstFiringAsync([alert], notification.CreatedAt, cancellationToken).ConfigureAwait(false);
-            var link = new IncidentAlert(incident.Id, alert.Fingerprint, alert.Name, alert.Labels, alert.Annotations, alert.StartsAt, fired,
+            var link = new IncidentAlert(incident.Id, alert.Fingerprint, alert.Name, alert.Labels, alert.Annotations, alert.StartsAt, alert.StartsAt,
                 alert.StatusAt(notification.CreatedAt) == AlertStatus.Resolved ? alert.EndsAt : null, notification.CreatedAt);
             if (!await Store.AttachAlertAsync(link, cancellationToken).ConfigureAwait(false)) continue;
             var e = Event(incident, notification.CreatedAt, Monitor, TimelineKinds.AlertAttached,
@@ -309,15 +310,27 @@ public sealed class IncidentService : IIncidentDetailsSource
         }
     }
 
-    /// <summary>The alert's first firing from the timeline (<c>alert.firing</c> events recorded by the evaluation), else <paramref name="fallback"/>.</summary>
-    private async Task<DateTimeOffset> FirstFiringAsync(IReadOnlyList<Alert> alerts, DateTimeOffset fallback, CancellationToken cancellationToken)
+    /// <summary>
+    /// When the condition of the first alert began: its <c>alert.pending</c> event (Prometheus's
+    /// <c>activeAt</c>, up to the rule's <c>for</c> before it fired), else its start as routed
+    /// (alerts from the Alertmanager intake carry only that).
+    /// </summary>
+    private Task<DateTimeOffset> ConditionStartAsync(IReadOnlyList<Alert> alerts, CancellationToken cancellationToken)
     {
-        var from = alerts.Min(a => a.StartsAt);
-        var events = await Store.GetGlobalEventsAsync(from, fallback, 1000, cancellationToken).ConfigureAwait(false);
+        var firstStart = alerts.Min(a => a.StartsAt);
+        return FirstEventAsync(TimelineKinds.AlertPending, alerts, firstStart - PendingLookBack, firstStart, firstStart, cancellationToken);
+    }
+
+    /// <summary>How far before an alert's firing its pending event is looked for (longer <c>for</c> durations start at the firing).</summary>
+    private static readonly TimeSpan PendingLookBack = TimeSpan.FromHours(1);
+
+    private async Task<DateTimeOffset> FirstEventAsync(string kind, IReadOnlyList<Alert> alerts, DateTimeOffset from, DateTimeOffset to, DateTimeOffset fallback, CancellationToken cancellationToken)
+    {
         var fingerprints = alerts.Select(a => a.Fingerprint).ToHashSet(StringComparer.Ordinal);
-        var first = events.Where(e => e.Kind == TimelineKinds.AlertFiring && e.Fingerprint is not null && fingerprints.Contains(e.Fingerprint))
+        var events = await Store.GetGlobalEventsAsync(from, to, 5000, cancellationToken).ConfigureAwait(false);
+        var first = events.Where(e => e.Kind == kind && e.Fingerprint is not null && fingerprints.Contains(e.Fingerprint))
             .Select(e => (DateTimeOffset?)e.At).Min();
-        return first ?? fallback;
+        return first is { } f && f <= fallback ? f : fallback;
     }
 
     private async Task<Incident?> UpdateAsync(long id, Func<Incident, Incident?> change, Func<Incident, DateTimeOffset, TimelineEvent>? eventOf, CancellationToken cancellationToken)

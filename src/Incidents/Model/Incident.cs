@@ -191,7 +191,7 @@ public sealed record Incident
 /// <param name="AlertName">Label <c>alertname</c>.</param>
 /// <param name="Labels">All labels.</param>
 /// <param name="Annotations">Annotations at the last update (summary, description, runbook_url, ...).</param>
-/// <param name="StartsAt">When the alert became active.</param>
+/// <param name="StartsAt">The routed alert's start (Prometheus sends its firing time as <c>startsAt</c>).</param>
 /// <param name="FiredAt">When it started firing, when known.</param>
 /// <param name="EndsAt">When it resolved; null while firing.</param>
 /// <param name="AttachedAt">When it was linked to the incident.</param>

@@ -1,1 +1,0 @@
-namespace ExchangeHealth.Incidents.Tests;
