@@ -3,12 +3,14 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using ExchangeHealth.Incidents.Http;
+using ExchangeHealth.Incidents.Lifecycle;
 using ExchangeHealth.Incidents.Model;
+using ExchangeHealth.Incidents.Store;
 
 namespace ExchangeHealth.Incidents.Tests.Http;
 
 /// <summary>
-/// The incidents REST API over real Kestrel, a real <see cref="Lifecycle.IncidentService"/> and a
+/// The incidents REST API over real Kestrel, a real <see cref="IncidentService"/> and a
 /// real SQLite store: every endpoint, the lifecycle's refusals as 409 with the reason, 400 naming
 /// the field, 404, 413, 401, verbatim storage of SQL-looking text, and the report endpoints.
 /// </summary>
@@ -109,7 +111,7 @@ public sealed class IncidentHttpApiTests : IAsyncLifetime
     public async Task Declare_RefusesABadSeverity_NamingTheField(string severity)
     {
         AssertError(await PostAsync("api/v1/incidents", $$"""{ "title": "t", "severity": {{severity}} }"""), HttpStatusCode.BadRequest, "severity");
-        Assert.Empty(await _host.Service.ListAsync(new Store.IncidentFilter()));
+        Assert.Empty(await _host.Service.ListAsync(new IncidentFilter()));
     }
 
     [Fact]
@@ -315,7 +317,7 @@ public sealed class IncidentHttpApiTests : IAsyncLifetime
         AssertError(await PostAsync("api/v1/incidents", """{ "title": "two\nlines", "severity": 2 }"""), HttpStatusCode.BadRequest, "title", "one line");
         AssertError(await PostAsync("api/v1/incidents", """{ "title": "nul\u0000", "severity": 2 }"""), HttpStatusCode.BadRequest, "title", "U+0000");
         AssertError(await PostAsync("api/v1/incidents", """{ "severity": 2 }"""), HttpStatusCode.BadRequest, "title", "required");
-        Assert.Equal(2, (await _host.Service.ListAsync(new Store.IncidentFilter())).Count);
+        Assert.Equal(2, (await _host.Service.ListAsync(new IncidentFilter())).Count);
         Assert.Equal(2, (await _host.Service.GetDetailsAsync(id))!.Timeline.Count); // opened + the 4000-character note
     }
 
@@ -411,7 +413,7 @@ public sealed class IncidentHttpApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(client, HttpMethod.Post, "api/v1/incidents", """{ "title": "t", "severity": 1 }""")).Status);
             Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(client, HttpMethod.Get, $"api/v1/incidents/{id}/report.html")).Status);
         }
-        Assert.Single(await _host.Service.ListAsync(new Store.IncidentFilter()));
+        Assert.Single(await _host.Service.ListAsync(new IncidentFilter()));
         Assert.Equal(IncidentStatus.Triggered, (await _host.Service.GetAsync(id))!.Status);
     }
 
@@ -455,7 +457,7 @@ public sealed class IncidentHttpApiTests : IAsyncLifetime
     public async Task Report_WithoutAGenerator_Is503()
     {
         await using var host = await IncidentApiHost.StartAsync(report: null);
-        var incident = await host.Service.DeclareAsync(new Lifecycle.IncidentDeclaration("t", IncidentSeverity.Sev3, [], null), new Lifecycle.IncidentActor("api", TimelineSources.Api));
+        var incident = await host.Service.DeclareAsync(new IncidentDeclaration("t", IncidentSeverity.Sev3, [], null), new IncidentActor("api", TimelineSources.Api));
         long id = incident.Incident!.Id;
         AssertError(await SendAsync(host.Client, HttpMethod.Post, $"api/v1/incidents/{id}/report"), HttpStatusCode.ServiceUnavailable, "report", "no report generator");
         AssertError(await SendAsync(host.Client, HttpMethod.Get, $"api/v1/incidents/{id}/report.html"), HttpStatusCode.ServiceUnavailable, "report");
@@ -466,7 +468,7 @@ public sealed class IncidentHttpApiTests : IAsyncLifetime
     public async Task Report_WrittenBeforeThisProcessStarted_IsFoundInTheReportsDirectory()
     {
         await using var host = await IncidentApiHost.StartAsync(IncidentApiHost.FileReports(), knownReportsDirectory: true);
-        var incident = await host.Service.DeclareAsync(new Lifecycle.IncidentDeclaration("t", IncidentSeverity.Sev3, [], null), new Lifecycle.IncidentActor("api", TimelineSources.Api));
+        var incident = await host.Service.DeclareAsync(new IncidentDeclaration("t", IncidentSeverity.Sev3, [], null), new IncidentActor("api", TimelineSources.Api));
         long id = incident.Incident!.Id;
         AssertError(await SendAsync(host.Client, HttpMethod.Get, $"api/v1/incidents/{id}/report.md"), HttpStatusCode.NotFound, "report");
         // As the resolve job writes it: DIR/incidents/incident-{id}.md, no POST through this API.
@@ -480,7 +482,7 @@ public sealed class IncidentHttpApiTests : IAsyncLifetime
     public async Task Report_GeneratorFailure_Is500NamingIt()
     {
         await using var host = await IncidentApiHost.StartAsync(_ => (_, _) => throw new IOException("disk full"));
-        var incident = await host.Service.DeclareAsync(new Lifecycle.IncidentDeclaration("t", IncidentSeverity.Sev3, [], null), new Lifecycle.IncidentActor("api", TimelineSources.Api));
+        var incident = await host.Service.DeclareAsync(new IncidentDeclaration("t", IncidentSeverity.Sev3, [], null), new IncidentActor("api", TimelineSources.Api));
         AssertError(await SendAsync(host.Client, HttpMethod.Post, $"api/v1/incidents/{incident.Incident!.Id}/report"), HttpStatusCode.InternalServerError, "report", "IOException: disk full");
     }
 }

@@ -35,6 +35,10 @@ public sealed class IncidentsCliMonitorTests : IAsyncLifetime
                 rules:
                   - alert: OrderRejectsHigh
                     expr: label_replace(vector(7), "market", "BTC-USD", "", "")
+                    # Fires after the module has subscribed: MonitorHost starts rule evaluation
+                    # before its modules, so a page flushed by the very first evaluation opens no
+                    # incident (reported to the integrator).
+                    for: 1s
                     labels:
                       severity: page
                     annotations:
@@ -66,7 +70,7 @@ public sealed class IncidentsCliMonitorTests : IAsyncLifetime
         // What 'exh monitor' writes at start, and what the CLI reads.
         new MonitorEndpoints(Environment.ProcessId, monitor.BaseAddress, Path.Combine(DataDir, MonitorHost.TokenFileName), DateTimeOffset.UtcNow).Write(DataDir);
 
-        var incident = await WaitForIncidentAsync(module, TimeSpan.FromSeconds(15));
+        var incident = await WaitForIncidentAsync(module, TimeSpan.FromSeconds(15), () => $"groups {monitor.Rules.Evaluators.Count}, last evaluation {monitor.Rules.Evaluators.FirstOrDefault()?.LastEvaluation?.Timestamp}, unreachable since {monitor.Rules.UnreachableSince}, dispatcher groups {monitor.Dispatcher.GetGroups().Count}, alerts {monitor.Dispatcher.GetAlerts().Count}, dropped {module.DroppedEvents}");
         string id = incident.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         var list = await ExhCli.RunAsync("incidents", "list", "--data", DataDir);
@@ -97,7 +101,7 @@ public sealed class IncidentsCliMonitorTests : IAsyncLifetime
         Assert.Matches(@"\d\d:\d\d:\d\d\.\d{3}Z\s+cli\s+cli:oncall-alice\s+incident\.acknowledged\s", timeline.Out);
     }
 
-    private static async Task<Incident> WaitForIncidentAsync(IncidentModule module, TimeSpan timeout)
+    private static async Task<Incident> WaitForIncidentAsync(IncidentModule module, TimeSpan timeout, Func<string> state)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -105,7 +109,7 @@ public sealed class IncidentsCliMonitorTests : IAsyncLifetime
             await module.DrainAsync();
             var open = await module.Service.ListAsync(IncidentFilter.Open);
             if (open.Count > 0) return open[0];
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no incident opened within {timeout}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no incident opened within {timeout}: {state()}");
             await Task.Delay(200);
         }
     }

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using ExchangeHealth.Alerting.Host;
 using ExchangeHealth.Incidents.Model;
+using ExchangeHealth.TestKit;
 
 namespace ExchangeHealth.Incidents.Tests.Http;
 
@@ -124,7 +126,7 @@ public sealed partial class IncidentsCliTests : IAsyncLifetime
         // A monitor that is gone: monitor.json points at a closed port.
         string gone = Path.Combine(_host.Directory, "gone");
         Directory.CreateDirectory(gone);
-        new Alerting.Host.MonitorEndpoints(1, new Uri($"http://127.0.0.1:{TestKit.LoopbackPort.Free()}/"), Path.Combine(_host.DataDirectory, "monitor-token"), DateTimeOffset.UtcNow).Write(gone);
+        new MonitorEndpoints(1, new Uri($"http://127.0.0.1:{LoopbackPort.Free()}/"), Path.Combine(_host.DataDirectory, "monitor-token"), DateTimeOffset.UtcNow).Write(gone);
         var unreachable = await ExhCli.RunAsync("incidents", "list", "--data", gone);
         Assert.Equal(1, unreachable.ExitCode);
         Assert.Contains("cannot reach the monitor", unreachable.Error, StringComparison.Ordinal);
