@@ -10,8 +10,13 @@ cd "$root"
 # (`promtool check rules`, `promtool test rules`) and the differential test of our rule evaluation;
 # prometheus-alertmanager (with amtool) for the routing tests (`amtool check-config`,
 # `amtool config routes test`), the SLO inhibition tests, the webhook
-# payload tests and the Alertmanager intake test.
-packages=(prometheus prometheus-alertmanager)
+# payload tests and the Alertmanager intake test; postgresql (server binaries in
+# /usr/lib/postgresql/15/bin) for the incident-store tests, which run the same suite on SQLite and on
+# a throwaway PostgreSQL server started on 127.0.0.1 (TestKit PostgresServer); chromium for the
+# post-incident report test, which renders the HTML report in a real headless browser through
+# Playwright (Playwright's own browser download cannot work offline; its node driver comes with the
+# NuGet package, copied to the test output's .playwright folder at build).
+packages=(prometheus prometheus-alertmanager postgresql chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -56,9 +56,12 @@ public abstract class SqlIncidentStore : IIncidentStore
         WHERE id = @id AND version = @version
         """;
 
+    // An incident's event is stored only while the incident exists (incident_id 0, a global event, has
+    // no row to point at, hence no foreign key); a duplicate (incident, dedup key) is skipped.
     private const string InsertEventSql = """
         INSERT INTO timeline_events (incident_id, at, source, actor, kind, text, dedup_key, fingerprint, group_key, fields, recorded_at)
-        VALUES (@incident_id, @at, @source, @actor, @kind, @text, @dedup_key, @fingerprint, @group_key, @fields, @recorded_at)
+        SELECT @incident_id, @at, @source, @actor, @kind, @text, @dedup_key, @fingerprint, @group_key, @fields, @recorded_at
+        WHERE @incident_id = 0 OR EXISTS (SELECT 1 FROM incidents i WHERE i.id = @incident_id)
         ON CONFLICT (incident_id, dedup_key) DO NOTHING
         """;
 
@@ -165,6 +168,11 @@ public abstract class SqlIncidentStore : IIncidentStore
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The given <see cref="Incident.Id"/> and <see cref="Incident.Version"/> are ignored. The result is
+    /// what a read returns: times in UTC truncated to the microsecond, lists copied.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A bound of <see cref="IncidentStoreLimits"/> is exceeded (the field is named).</exception>
     public async Task<Incident> CreateAsync(Incident incident, CancellationToken cancellationToken = default)
     {
         IncidentStoreLimits.Check(incident);
@@ -179,8 +187,7 @@ public abstract class SqlIncidentStore : IIncidentStore
                 await using (cmd.ConfigureAwait(false))
                 {
                     BindIncident(cmd, stored);
-                    object? id = await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                    return stored with { Id = Convert.ToInt64(id, CultureInfo.InvariantCulture) };
+                    return stored with { Id = await InsertReturningIdAsync(cmd, cancellationToken).ConfigureAwait(false) };
                 }
             }
         }
@@ -233,6 +240,7 @@ public abstract class SqlIncidentStore : IIncidentStore
     }
 
     /// <inheritdoc/>
+    /// <exception cref="ArgumentException">A bound of <see cref="IncidentStoreLimits"/> is exceeded (the field is named).</exception>
     public async Task<bool> TryUpdateAsync(Incident incident, CancellationToken cancellationToken = default)
     {
         IncidentStoreLimits.Check(incident);
@@ -260,7 +268,8 @@ public abstract class SqlIncidentStore : IIncidentStore
     }
 
     /// <inheritdoc/>
-    /// <remarks><see cref="TimelineEvent.RecordedAt"/> is set from the store's clock; the incident is not checked to exist.</remarks>
+    /// <remarks><see cref="TimelineEvent.RecordedAt"/> is set from the store's clock; the given <see cref="TimelineEvent.Id"/> is ignored.</remarks>
+    /// <exception cref="ArgumentException">No incident has <see cref="TimelineEvent.IncidentId"/>, or a bound is exceeded (the field is named).</exception>
     public async Task<bool> AppendEventAsync(TimelineEvent timelineEvent, CancellationToken cancellationToken = default)
     {
         IncidentStoreLimits.Check(timelineEvent);
@@ -284,8 +293,20 @@ public abstract class SqlIncidentStore : IIncidentStore
                 Add(cmd, "@group_key", timelineEvent.GroupKey);
                 Add(cmd, "@fields", fields);
                 Add(cmd, "@recorded_at", recordedAt);
-                return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+                if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1) return true;
             }
+            // Nothing stored: a duplicate, or an incident that does not exist (incidents are never deleted).
+            if (timelineEvent.IncidentId is { } id)
+            {
+                var exists = Command(c, "SELECT COUNT(*) FROM incidents WHERE id = @id");
+                await using (exists.ConfigureAwait(false))
+                {
+                    Add(exists, "@id", id);
+                    if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) == 0)
+                        throw UnknownIncident(nameof(TimelineEvent.IncidentId), id, null);
+                }
+            }
+            return false;
         }
     }
 
@@ -404,8 +425,7 @@ public abstract class SqlIncidentStore : IIncidentStore
                     AddInt(cmd, "@done", stored.Done ? 1 : 0);
                     Add(cmd, "@created_at", StoreCodec.ToMicros(stored.CreatedAt));
                     Add(cmd, "@created_by", stored.CreatedBy);
-                    object? id = await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                    return stored with { Id = Convert.ToInt64(id, CultureInfo.InvariantCulture) };
+                    return stored with { Id = await InsertReturningIdAsync(cmd, cancellationToken).ConfigureAwait(false) };
                 }
             }
         }
@@ -462,7 +482,7 @@ public abstract class SqlIncidentStore : IIncidentStore
         UpdatedAt = StoreCodec.Truncate(incident.UpdatedAt),
     };
 
-    private static ArgumentException UnknownIncident(string field, long id, Exception inner) =>
+    private static ArgumentException UnknownIncident(string field, long id, Exception? inner) =>
         new(string.Create(CultureInfo.InvariantCulture, $"{field} {id}: no such incident"), field, inner);
 
     private static void BindIncident(DbCommand cmd, Incident i)
@@ -588,6 +608,24 @@ public abstract class SqlIncidentStore : IIncidentStore
                     return list;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs an <c>INSERT ... RETURNING id</c> to its end and returns the id. Reading on after the row
+    /// matters: SQLite checks foreign keys when the statement ends, so a reader dropped after the
+    /// first row (as <c>ExecuteScalar</c> does) would leave a row pointing at no incident unreported.
+    /// </summary>
+    private static async Task<long> InsertReturningIdAsync(DbCommand cmd, CancellationToken cancellationToken)
+    {
+        var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (r.ConfigureAwait(false))
+        {
+            if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false)) throw new InvalidOperationException("INSERT ... RETURNING id returned no row");
+            long id = r.GetInt64(0);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) { }
+            while (await r.NextResultAsync(cancellationToken).ConfigureAwait(false)) { }
+            return id;
         }
     }
 

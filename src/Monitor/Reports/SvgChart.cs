@@ -16,6 +16,25 @@ internal sealed record ChartSeries(string Name, IReadOnlyList<(DateTimeOffset Ti
 /// <param name="Color">CSS color.</param>
 internal sealed record ChartLine(string Label, double Value, string Color);
 
+/// <summary>
+/// A vertical line at one instant with a short label at its top (a fault injected, the first
+/// firing, an acknowledgement). Drawn as <c>&lt;g class="marker marker-{Kind}" data-kind="{Kind}"
+/// data-time="{ISO 8601 UTC}"&gt;</c> holding a <c>&lt;title&gt;</c> (the tooltip), the line and the label.
+/// </summary>
+/// <param name="Kind">Short machine name, lowercase letters, digits and <c>-</c> (e.g. <c>fault</c>, <c>firing</c>): the CSS class suffix and <c>data-kind</c>.</param>
+/// <param name="Label">Text at the top of the line (keep it short: a word or two).</param>
+/// <param name="Time">Where on the x axis; markers outside the chart's range are not drawn.</param>
+/// <param name="Color">CSS color of line and label.</param>
+/// <param name="Tooltip">Longer text for the marker's <c>&lt;title&gt;</c> (shown on hover, read by screen readers).</param>
+internal sealed record ChartMarker(string Kind, string Label, DateTimeOffset Time, string Color, string Tooltip);
+
+/// <summary>A shaded time span behind the lines (an incident's impact window), <c>&lt;rect class="band"&gt;</c>; clipped to the chart's range.</summary>
+/// <param name="Label">Its <c>&lt;title&gt;</c>.</param>
+/// <param name="From">Start.</param>
+/// <param name="To">End.</param>
+/// <param name="Color">CSS fill color (drawn at 12 % opacity).</param>
+internal sealed record ChartBand(string Label, DateTimeOffset From, DateTimeOffset To, string Color);
+
 /// <summary>A linear map from a domain to a pixel range (the range may be reversed, as y axes are).</summary>
 internal readonly record struct LinearScale(double DomainMin, double DomainMax, double RangeMin, double RangeMax)
 {
@@ -93,9 +112,13 @@ internal static class SvgChart
     /// <param name="yFormat">Tick label text of a y value.</param>
     /// <param name="yMin">A value the y axis must include (e.g. 0), or null.</param>
     /// <param name="yMax">A value the y axis must include (e.g. 100 for budget), or null.</param>
+    /// <param name="markers">Vertical markers (drawn over the lines, labels staggered in up to four rows so close ones stay readable); null for none.</param>
+    /// <param name="band">A shaded span behind the lines, or null.</param>
+    /// <param name="emptyText">Text drawn in the middle of the plot when no series has a finite value (e.g. why data is missing); null for none.</param>
     /// <returns>An <c>svg</c> element.</returns>
     public static XElement Render(string title, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<ChartSeries> series,
-        IReadOnlyList<ChartLine> lines, Func<double, string> yFormat, double? yMin = null, double? yMax = null)
+        IReadOnlyList<ChartLine> lines, Func<double, string> yFormat, double? yMin = null, double? yMax = null,
+        IReadOnlyList<ChartMarker>? markers = null, ChartBand? band = null, string? emptyText = null)
     {
         var values = series.SelectMany(s => s.Points).Where(p => p.Value is { } v && double.IsFinite(v)).Select(p => p.Value!.Value)
             .Concat(lines.Select(l => l.Value));
@@ -114,6 +137,16 @@ internal static class SvgChart
             new XElement(_svg + "title", title),
             new XElement(_svg + "rect", new XAttribute("x", 0), new XAttribute("y", 0), new XAttribute("width", Width), new XAttribute("height", Height), new XAttribute("fill", "#ffffff")),
             Text(Left, 16, title, "start", "#222", bold: true));
+
+        if (band is not null && band.To > from && band.From < to)
+        {
+            double bx1 = x.Map(Math.Max(band.From.ToUnixTimeMilliseconds(), from.ToUnixTimeMilliseconds()));
+            double bx2 = x.Map(Math.Min(band.To.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds()));
+            svg.Add(new XElement(_svg + "rect", new XAttribute("class", "band"),
+                new XAttribute("x", F(bx1)), new XAttribute("y", F(Top)), new XAttribute("width", F(Math.Max(1, bx2 - bx1))), new XAttribute("height", F(Height - Bottom - Top)),
+                new XAttribute("fill", band.Color), new XAttribute("fill-opacity", "0.12"),
+                new XElement(_svg + "title", band.Label)));
+        }
 
         // y grid and labels
         for (double v = lo; v <= hi + (step / 2); v += step)
@@ -165,7 +198,43 @@ internal static class SvgChart
             svg.Add(Line(Width - Right + 4, ly - 4, Width - Right + 20, ly - 4, s.Color, s.Dashed));
             svg.Add(Text(Width - Right + 24, ly, s.Name, "start", "#333"));
         }
+
+        if (emptyText is not null && !series.Any(s => s.Points.Any(p => p.Value is { } v && double.IsFinite(v))))
+            svg.Add(Text((Left + Width - Right) / 2, (Top + Height - Bottom) / 2, emptyText, "middle", "#777"));
+
+        if (markers is { Count: > 0 }) AddMarkers(svg, markers, from, to, x);
         return svg;
+    }
+
+    /// <summary>Width of a marker label in pixels at font size 10 (an estimate: 5.6 px per character).</summary>
+    private static double LabelWidth(string text) => (text.Length * 5.6) + 4;
+
+    private static void AddMarkers(XElement svg, IReadOnlyList<ChartMarker> markers, DateTimeOffset from, DateTimeOffset to, LinearScale x)
+    {
+        const int rows = 4;
+        var rowEnds = new double[rows];
+        Array.Fill(rowEnds, double.NegativeInfinity);
+        foreach (var m in markers.Where(m => m.Time >= from && m.Time <= to).OrderBy(m => m.Time))
+        {
+            double px = x.Map(m.Time.ToUnixTimeMilliseconds());
+            double width = LabelWidth(m.Label);
+            // A label goes right of its line, or left of it near the right edge.
+            bool left = px + width > Width - Right;
+            double start = left ? px - width : px;
+            int row = 0;
+            while (row < rows - 1 && rowEnds[row] > start) row++;
+            rowEnds[row] = Math.Max(rowEnds[row], start + width);
+            var g = new XElement(_svg + "g",
+                new XAttribute("class", "marker marker-" + m.Kind), new XAttribute("data-kind", m.Kind),
+                new XAttribute("data-time", m.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", _inv)),
+                new XElement(_svg + "title", m.Tooltip),
+                new XElement(_svg + "line", new XAttribute("x1", F(px)), new XAttribute("y1", F(Top)), new XAttribute("x2", F(px)), new XAttribute("y2", F(Height - Bottom)),
+                    new XAttribute("stroke", m.Color), new XAttribute("stroke-width", "1.5"), new XAttribute("stroke-dasharray", "3 2")));
+            var label = new XElement(_svg + "text", new XAttribute("x", F(left ? px - 2 : px + 2)), new XAttribute("y", F(Top + 10 + (row * 11))),
+                new XAttribute("text-anchor", left ? "end" : "start"), new XAttribute("fill", m.Color), new XAttribute("font-size", "10"), m.Label);
+            g.Add(label);
+            svg.Add(g);
+        }
     }
 
     /// <summary>Runs of consecutive points with a finite value.</summary>

@@ -32,8 +32,23 @@ public sealed class DashboardQueryTests
     internal static readonly (Regex Pattern, string Reason)[] NotStartedInThisTest =
     [
         (new(@"\bexh_rule_evaluation_failures"), "exh_rule_evaluation_failures_total: the monitor's evaluations all succeed here (MonitorHostTests cover failures)"),
-        (new(@"\bexh_incident"), "exh_incidents_open / exh_incident_time_to_*_seconds: the incident store is not started here"),
     ];
+
+    private static async Task RunIncidentAsync(ExchangeHealth.Incidents.IncidentModule incidents)
+    {
+        var actor = new ExchangeHealth.Incidents.Lifecycle.IncidentActor("dashboard-test", "api");
+        var declared = await incidents.Service.DeclareAsync(
+            new ExchangeHealth.Incidents.Lifecycle.IncidentDeclaration("dashboard probe", ExchangeHealth.Incidents.Model.IncidentSeverity.Sev3, ["BTC/USD"], null), actor);
+        Assert.True(declared.Ok, declared.Reason);
+        foreach (var command in new ExchangeHealth.Incidents.Lifecycle.IncidentCommand[] { new ExchangeHealth.Incidents.Lifecycle.IncidentCommand.Acknowledge(), new ExchangeHealth.Incidents.Lifecycle.IncidentCommand.Resolve() })
+        {
+            var result = await incidents.Service.ExecuteAsync(declared.Incident!.Id, command, actor);
+            Assert.True(result.Ok, result.Reason);
+        }
+        // One open incident stays, so the open gauge has a non-zero series too.
+        if ((await incidents.Service.ListAsync(ExchangeHealth.Incidents.Store.IncidentFilter.Open)).Count == 0)
+            await incidents.Service.DeclareAsync(new ExchangeHealth.Incidents.Lifecycle.IncidentDeclaration("still open", ExchangeHealth.Incidents.Model.IncidentSeverity.Sev4, [], null), actor);
+    }
 
     [Fact]
     public async Task EveryPanelQuery_ParsesAndReturnsData_AgainstRealEngineCanaryAndPrometheus()
@@ -54,6 +69,7 @@ public sealed class DashboardQueryTests
             ["exh-monitor"] = [$"127.0.0.1:{monitorPort}"],
         }, TimeSpan.FromSeconds(1), haveRules ? rulesDir : null);
         // The monitor evaluates the same rule files and serves its own metrics (job exh-monitor).
+        var incidents = new ExchangeHealth.Incidents.IncidentModule();
         await using var monitor = await MonitorHost.StartAsync(new MonitorOptions
         {
             PrometheusUrl = prometheus.BaseAddress,
@@ -61,7 +77,10 @@ public sealed class DashboardQueryTests
             DataDirectory = dir.Combine("monitor"),
             Listen = new IPEndPoint(IPAddress.Loopback, monitorPort),
             ConsoleOut = TextWriter.Null,
+            Modules = [incidents],
         });
+        // Incidents acknowledged and resolved at two different scrapes, so MTTA / MTTR have increases.
+        await RunIncidentAsync(incidents);
         // One notification through the outbox, so the notification panels have a delivered count.
         await monitor.Dispatcher.IngestAsync([new Alert(LabelSet.Of("alertname", "DashboardProbe", "severity", "info"), LabelSet.Empty, DateTimeOffset.UtcNow.AddMinutes(-1), null, "")]);
 
@@ -95,6 +114,11 @@ public sealed class DashboardQueryTests
             "sum(rate(exh_rule_evaluations_total[4s])) > 0 and sum(exh_notifications_total{outcome=\"delivered\"}) > 0 and sum(rate(exh_rule_evaluation_duration_seconds_count[4s])) > 0",
             r => r.Count > 0, TimeSpan.FromSeconds(20));
 
+        // Prometheus must have scraped the first count before the second, or increase() sees no change.
+        await prometheus.WaitForAsync("sum(exh_incident_time_to_acknowledge_seconds_count) == 1 and on() sum(exh_incident_time_to_resolve_seconds_count) == 1", r => r.Count > 0, TimeSpan.FromSeconds(10));
+        await RunIncidentAsync(incidents);
+        await prometheus.WaitForAsync("sum(exh_incident_time_to_acknowledge_seconds_count) >= 2 and on() sum(exh_incident_time_to_resolve_seconds_count) >= 2", r => r.Count > 0, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(2));
         var failures = new List<string>();
         var excusedBy = new Dictionary<int, int>();
         var variables = new Dictionary<string, string> { ["market"] = "BTC/USD" };

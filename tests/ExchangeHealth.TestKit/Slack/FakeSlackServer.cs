@@ -101,10 +101,19 @@ public sealed class FakeSlackMessage
     public string HeaderText => Blocks is JsonArray a ? a.OfType<JsonObject>().Where(b => (string?)b["type"] == "header").Select(b => (string?)b["text"]?["text"] ?? "").FirstOrDefault() ?? "" : "";
 }
 
+/// <summary>A channel created with <c>conversations.create</c> (or registered with <see cref="FakeSlackServer.AddChannel"/>).</summary>
+/// <param name="Id">Channel ID (<c>C…</c>).</param>
+/// <param name="Name">Channel name.</param>
+/// <param name="IsPrivate">Created with <c>is_private: true</c>.</param>
+/// <param name="CreatedAt">Server clock at creation.</param>
+/// <param name="Members">User IDs invited with <c>conversations.invite</c> (a copy).</param>
+public sealed record FakeSlackChannel(string Id, string Name, bool IsPrivate, DateTimeOffset CreatedAt, IReadOnlyList<string> Members);
+
 /// <summary>
 /// A fake of Slack's Web API for tests, served by real Kestrel on <c>127.0.0.1</c> (a free port):
-/// <c>auth.test</c>, <c>chat.postMessage</c>, <c>chat.update</c>, <c>conversations.history</c> and
-/// <c>conversations.replies</c>, answering like Slack (HTTP 200 with <c>{"ok":true|false,...}</c>).
+/// <c>auth.test</c>, <c>chat.postMessage</c>, <c>chat.update</c>, <c>chat.getPermalink</c>,
+/// <c>conversations.history</c>, <c>conversations.replies</c>, <c>conversations.create</c> and
+/// <c>conversations.invite</c>, answering like Slack (HTTP 200 with <c>{"ok":true|false,...}</c>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -114,6 +123,13 @@ public sealed class FakeSlackMessage
 /// <c>message_not_found</c>, <c>thread_not_found</c>), assigns increasing <c>ts</c> values from its
 /// clock, stores messages with their metadata (returned by the history methods only with
 /// <c>include_all_metadata=true</c>), and records every request.
+/// </para>
+/// <para>
+/// Channels: <c>conversations.create</c> checks the name as Slack does (empty →
+/// <c>invalid_name_required</c>, over 80 characters → <c>invalid_name_maxlength</c>, a character
+/// other than a-z, 0-9, '-', '_' → <c>invalid_name_specials</c>, a name in use →
+/// <c>name_taken</c>) and answers <c>{ok, channel: {id, name, ...}}</c>; created channels accept
+/// messages even when a channel list was given (<see cref="Channels"/>).
 /// </para>
 /// <para>
 /// Faults on demand: <see cref="SetOutage"/> (503 or aborted connections), <see cref="FailNext"/>
@@ -130,11 +146,14 @@ public sealed class FakeSlackServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly TimeProvider _time;
     private readonly HashSet<string>? _channels;
+    private readonly bool _open;
     private readonly Lock _lock = new();
     private readonly List<FakeSlackRequest> _requests = [];
     private readonly List<FakeSlackMessage> _messages = [];
     private readonly List<Fault> _faults = [];
+    private readonly List<FakeSlackChannel> _created = [];
     private FakeSlackOutage _outage;
+    private int _nextChannel;
     private long _lastTsMicros;
 
     private enum FaultKind { Fail, RateLimit, Delay }
@@ -154,6 +173,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
         _app = app;
         Token = token;
         _channels = channels is null ? null : new HashSet<string>(channels, StringComparer.Ordinal);
+        _open = channels is null;
         _time = time;
     }
 
@@ -193,6 +213,19 @@ public sealed class FakeSlackServer : IAsyncDisposable
     public IReadOnlyList<FakeSlackMessage> Messages
     {
         get { lock (_lock) return [.. _messages]; }
+    }
+
+    /// <summary>Channels created with <c>conversations.create</c> or <see cref="AddChannel"/>, in creation order (a copy).</summary>
+    public IReadOnlyList<FakeSlackChannel> Channels
+    {
+        get { lock (_lock) return [.. _created]; }
+    }
+
+    /// <summary>Registers an existing channel (so a <c>conversations.create</c> of the same name answers <c>name_taken</c>); returns its ID.</summary>
+    public string AddChannel(string name, bool isPrivate = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        lock (_lock) return CreateChannel(name, isPrivate, _time.GetUtcNow()).Id;
     }
 
     /// <summary>Requests of one Web API method.</summary>
@@ -355,6 +388,15 @@ public sealed class FakeSlackServer : IAsyncDisposable
                 case "conversations.replies":
                     response = History(args, replies: true);
                     break;
+                case "conversations.create":
+                    response = CreateConversation(args, arrivedAt, out processed);
+                    break;
+                case "conversations.invite":
+                    response = Invite(args, out processed);
+                    break;
+                case "chat.getPermalink":
+                    response = Permalink(args);
+                    break;
                 default:
                     status = 404;
                     response = Error("unknown_method");
@@ -369,7 +411,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
     {
         processed = false;
         string? channel = Str(args, "channel");
-        if (string.IsNullOrEmpty(channel) || (_channels is not null && !_channels.Contains(channel))) return Error("channel_not_found");
+        if (!KnownChannel(channel)) return Error("channel_not_found");
         string? text = Str(args, "text");
         var blocks = args["blocks"];
         if (string.IsNullOrEmpty(text) && blocks is null) return Error("no_text");
@@ -396,7 +438,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
     {
         processed = false;
         string? channel = Str(args, "channel");
-        if (string.IsNullOrEmpty(channel) || (_channels is not null && !_channels.Contains(channel))) return Error("channel_not_found");
+        if (!KnownChannel(channel)) return Error("channel_not_found");
         string? ts = Str(args, "ts");
         if (string.IsNullOrEmpty(ts)) return Error("message_not_found");
         var message = _messages.FirstOrDefault(m => m.Channel == channel && m.Ts == ts);
@@ -416,10 +458,66 @@ public sealed class FakeSlackServer : IAsyncDisposable
         return new JsonObject { ["ok"] = true, ["channel"] = channel, ["ts"] = ts, ["text"] = message.Text };
     }
 
+    private bool KnownChannel([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? channel) =>
+        !string.IsNullOrEmpty(channel) && (_open || _channels!.Contains(channel) || _created.Any(c => c.Id == channel));
+
+    private JsonObject CreateConversation(JsonObject args, DateTimeOffset now, out bool processed)
+    {
+        processed = false;
+        string name = Str(args, "name") ?? "";
+        if (name.Length == 0) return Error("invalid_name_required");
+        if (name.Length > 80) return Error("invalid_name_maxlength");
+        if (name.Any(c => c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_'))) return Error("invalid_name_specials");
+        if (_created.Any(c => c.Name == name)) return Error("name_taken");
+        bool isPrivate = Str(args, "is_private") is "true" or "1";
+        var channel = CreateChannel(name, isPrivate, now);
+        processed = true;
+        return new JsonObject
+        {
+            ["ok"] = true,
+            ["channel"] = new JsonObject
+            {
+                ["id"] = channel.Id, ["name"] = channel.Name, ["is_channel"] = true, ["is_private"] = isPrivate,
+                ["created"] = now.ToUnixTimeSeconds(), ["creator"] = "U0BOT", ["name_normalized"] = channel.Name,
+            },
+        };
+    }
+
+    private FakeSlackChannel CreateChannel(string name, bool isPrivate, DateTimeOffset now)
+    {
+        var channel = new FakeSlackChannel("C0FAKE" + (++_nextChannel).ToString("D4", CultureInfo.InvariantCulture), name, isPrivate, now, []);
+        _created.Add(channel);
+        return channel;
+    }
+
+    private JsonObject Invite(JsonObject args, out bool processed)
+    {
+        processed = false;
+        string? channel = Str(args, "channel");
+        int index = _created.FindIndex(c => c.Id == channel);
+        if (index < 0) return Error("channel_not_found");
+        string users = Str(args, "users") ?? "";
+        var ids = users.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (ids.Length == 0) return Error("no_user");
+        var c = _created[index];
+        _created[index] = c with { Members = [.. c.Members.Union(ids, StringComparer.Ordinal)] };
+        processed = true;
+        return new JsonObject { ["ok"] = true, ["channel"] = new JsonObject { ["id"] = c.Id, ["name"] = c.Name } };
+    }
+
+    private JsonObject Permalink(JsonObject args)
+    {
+        string? channel = Str(args, "channel");
+        if (!KnownChannel(channel)) return Error("channel_not_found");
+        string? ts = Str(args, "message_ts");
+        if (string.IsNullOrEmpty(ts) || !_messages.Any(m => m.Channel == channel && m.Ts == ts)) return Error("message_not_found");
+        return new JsonObject { ["ok"] = true, ["channel"] = channel, ["permalink"] = $"https://fake.slack.com/archives/{channel}/p{ts.Replace(".", "", StringComparison.Ordinal)}" };
+    }
+
     private JsonObject History(JsonObject args, bool replies)
     {
         string? channel = Str(args, "channel");
-        if (string.IsNullOrEmpty(channel) || (_channels is not null && !_channels.Contains(channel))) return Error("channel_not_found");
+        if (!KnownChannel(channel)) return Error("channel_not_found");
         bool inclusive = Str(args, "inclusive") is "true" or "1";
         bool withMetadata = Str(args, "include_all_metadata") is "true" or "1";
         decimal oldest = ParseTs(Str(args, "oldest")) ?? 0m;

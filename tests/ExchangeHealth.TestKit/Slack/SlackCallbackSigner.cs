@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace ExchangeHealth.TestKit.Slack;
 
 /// <summary>
-/// Builds interaction requests as Slack sends them to an app's interactivity URL, signed with the
+/// Builds interaction and slash-command requests as Slack sends them to an app's URLs, signed with the
 /// signing-secret scheme v0 (<c>X-Slack-Request-Timestamp</c>, <c>X-Slack-Signature: v0=hex(HMAC-SHA256(secret,
 /// "v0:{ts}:{body}"))</c>), for tests of the monitor's callback endpoint. An implementation of its
 /// own (not the product's verifier), so each checks the other.
@@ -81,5 +81,41 @@ public sealed class SlackCallbackSigner
             },
         };
         return "payload=" + Uri.EscapeDataString(payload.ToJsonString());
+    }
+
+    /// <summary>
+    /// The form body of a slash command as Slack POSTs it (<c>token</c>, <c>team_id</c>,
+    /// <c>team_domain</c>, <c>channel_id</c>, <c>channel_name</c>, <c>user_id</c>, <c>user_name</c>,
+    /// <c>command</c>, <c>text</c>, <c>api_app_id</c>, <c>response_url</c>, <c>trigger_id</c>), each
+    /// value URL-encoded. A null <paramref name="responseUrl"/> or <paramref name="triggerId"/> leaves the field out.
+    /// </summary>
+    public static string SlashCommandBody(
+        string text,
+        string userId = "U0FAKEUSER",
+        string userName = "alice",
+        string channelId = "C0INCIDENTS",
+        string channelName = "incidents",
+        string command = "/incident",
+        string? responseUrl = "https://hooks.slack.com/commands/T0FAKE/1/abc",
+        string? triggerId = "13345224609.738474920.8088930838d88f008e0")
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var fields = new List<(string, string)>
+        {
+            ("token", "deprecated-verification-token"), ("team_id", "T0FAKE"), ("team_domain", "fake"),
+            ("channel_id", channelId), ("channel_name", channelName), ("user_id", userId), ("user_name", userName),
+            ("command", command), ("text", text), ("api_app_id", "A0FAKE"), ("is_enterprise_install", "false"),
+        };
+        if (responseUrl is not null) fields.Add(("response_url", responseUrl));
+        if (triggerId is not null) fields.Add(("trigger_id", triggerId));
+        return string.Join('&', fields.Select(f => Uri.EscapeDataString(f.Item1) + "=" + Uri.EscapeDataString(f.Item2)));
+    }
+
+    /// <summary>POSTs a signed form body (e.g. <see cref="SlashCommandBody"/>) to <paramref name="url"/> as Slack does; the caller disposes the response.</summary>
+    public async Task<HttpResponseMessage> PostAsync(HttpClient http, Uri url, string formBody, DateTimeOffset signedAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        using var request = CreateRequest(url, formBody, signedAt);
+        return await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
 }
