@@ -216,14 +216,22 @@ internal static class MonitorCommand
         return root;
     }
 
-    private static async Task<int> CallAsync(string dataDirectory, HttpMethod method, string path, object? body, Action<JsonElement> print, CancellationToken ct)
+    /// <summary>
+    /// Calls the API of the monitor whose <c>monitor.json</c> is in <paramref name="dataDirectory"/>
+    /// with its bearer token, and hands a successful JSON answer to <paramref name="print"/>. Exit
+    /// codes: 0 success; 2 when the monitor refused the input (400, 409, 413); 1 when it is not
+    /// running or unreachable, did not answer in time, or answered anything else (404, 5xx).
+    /// </summary>
+    internal static async Task<int> CallAsync(string dataDirectory, HttpMethod method, string path, object? body, Action<JsonElement> print, CancellationToken ct, TimeSpan? timeout = null)
     {
         if (!MonitorEndpoints.TryRead(Path.GetFullPath(dataDirectory), out var endpoints, out string? problem))
             return Cli.Fail($"{problem} (is 'exh monitor --data {dataDirectory}' running?)", 1);
         string token;
         try { token = (await File.ReadAllTextAsync(endpoints.TokenFile, ct).ConfigureAwait(false)).Trim(); }
         catch (IOException e) { return Cli.Fail($"cannot read the monitor token {endpoints.TokenFile}: {e.Message}", 1); }
-        using var http = new HttpClient { BaseAddress = endpoints.Http, Timeout = TimeSpan.FromSeconds(10) };
+        catch (UnauthorizedAccessException e) { return Cli.Fail($"cannot read the monitor token {endpoints.TokenFile}: {e.Message}", 1); }
+        var wait = timeout ?? TimeSpan.FromSeconds(10);
+        using var http = new HttpClient { BaseAddress = endpoints.Http, Timeout = wait };
         using var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         if (body is not null) request.Content = JsonContent.Create(body);
@@ -231,17 +239,25 @@ internal static class MonitorCommand
         {
             using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
             string text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-            using var doc = JsonDocument.Parse(text.Length == 0 ? "null" : text);
-            if (!response.IsSuccessStatusCode)
+            JsonDocument? doc = null;
+            try { doc = JsonDocument.Parse(text.Length == 0 ? "null" : text); }
+            catch (JsonException) { }
+            using (doc)
             {
-                string error = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() ?? text : text;
-                string field = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("field", out var f) ? $" ({f.GetString()})" : "";
-                return Cli.Fail($"monitor answered {(int)response.StatusCode}: {error}{field}", response.StatusCode == System.Net.HttpStatusCode.BadRequest ? 2 : 1);
+                if (!response.IsSuccessStatusCode)
+                {
+                    var root = doc?.RootElement;
+                    string error = root is { ValueKind: JsonValueKind.Object } r && r.TryGetProperty("error", out var e) ? e.GetString() ?? text : text.Trim();
+                    string field = root is { ValueKind: JsonValueKind.Object } r2 && r2.TryGetProperty("field", out var f) && f.GetString() is { Length: > 0 } fs ? $" ({fs})" : "";
+                    bool refused = response.StatusCode is System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.Conflict or System.Net.HttpStatusCode.RequestEntityTooLarge;
+                    return Cli.Fail($"monitor answered {(int)response.StatusCode}: {error}{field}", refused ? 2 : 1);
+                }
+                if (doc is null) return Cli.Fail($"the monitor's answer is not JSON: {(text.Length > 200 ? text[..200] + "…" : text)}", 1);
+                print(doc.RootElement);
+                return 0;
             }
-            print(doc.RootElement);
-            return 0;
         }
         catch (HttpRequestException e) { return Cli.Fail($"cannot reach the monitor at {endpoints.Http}: {e.Message}", 1); }
-        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return Cli.Fail($"the monitor at {endpoints.Http} did not answer in 10 s", 1); }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return Cli.Fail($"the monitor at {endpoints.Http} did not answer in {PromDuration.Format(wait)}", 1); }
     }
 }

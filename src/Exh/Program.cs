@@ -42,5 +42,6 @@ public static class Program
         yield return SloCommand.Create();
         yield return MonitorCommand.Create();
         yield return MonitorCommand.CreateSilence();
+        yield return IncidentsCommand.Create();
     }
 }
