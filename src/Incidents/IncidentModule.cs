@@ -83,6 +83,7 @@ public sealed class IncidentModule : IMonitorModule
     private SlackCommandsEndpoint? _commands;
     private IncidentSlackChannels? _channels;
     private long _dropped;
+    private TimeProvider _time = TimeProvider.System;
 
     /// <summary>Creates the module; nothing runs before <see cref="StartAsync"/>.</summary>
     public IncidentModule(IncidentModuleOptions? options = null) => _options = options ?? new IncidentModuleOptions();
@@ -141,6 +142,7 @@ public sealed class IncidentModule : IMonitorModule
         _host = host;
         _log = host.Logs.CreateLogger("exh.monitor.incidents");
         var time = _options.Time ?? host.Options.Time;
+        _time = time;
         _store = await IncidentStoreFactory.OpenAsync(new IncidentStoreOptions
         {
             PostgresConnectionString = _options.PostgresConnectionString,
@@ -195,6 +197,11 @@ public sealed class IncidentModule : IMonitorModule
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(api);
         if (_commands is not null) SlackCommandsEndpoint.Map(app, _commands);
+        Http.IncidentHttpApi.Map(api, Service, async (id, ct) =>
+        {
+            var files = await GenerateReportAsync(id, "api", ct).ConfigureAwait(false);
+            return files is null ? null : (files.MarkdownPath, files.HtmlPath);
+        }, _time, Reports.Options.ReportsDirectory);
     }
 
     /// <summary>Writes the post-incident report of <paramref name="id"/> now (Markdown and HTML) and records it on the timeline; null when the incident is unknown.</summary>

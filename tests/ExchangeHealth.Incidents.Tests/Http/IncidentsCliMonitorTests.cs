@@ -65,7 +65,7 @@ public sealed class IncidentsCliMonitorTests : IAsyncLifetime
             Listen = new IPEndPoint(IPAddress.Loopback, 0),
             EvaluationInterval = TimeSpan.FromMilliseconds(500),
             ConsoleOut = TextWriter.Null,
-            Modules = [new WithApi(module)],
+            Modules = [module],
         });
         // What 'exh monitor' writes at start, and what the CLI reads.
         new MonitorEndpoints(Environment.ProcessId, monitor.BaseAddress, Path.Combine(DataDir, MonitorHost.TokenFileName), DateTimeOffset.UtcNow).Write(DataDir);
@@ -112,30 +112,5 @@ public sealed class IncidentsCliMonitorTests : IAsyncLifetime
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"no incident opened within {timeout}: {state()}");
             await Task.Delay(200);
         }
-    }
-
-    /// <summary>
-    /// The incidents module with this API mapped into the monitor's /api/v1 group, as the
-    /// integrator wires it into <see cref="IncidentModule.MapEndpoints"/>.
-    /// </summary>
-    private sealed class WithApi(IncidentModule inner) : IMonitorModule
-    {
-        public string Name => inner.Name;
-
-        public IReadOnlyList<string> MeterNames => inner.MeterNames;
-
-        public IReadOnlyList<(string Instrument, double[] Buckets)> HistogramBuckets => inner.HistogramBuckets;
-
-        public void ConfigureQuartz(Quartz.IQuartzBuilder quartz) => inner.ConfigureQuartz(quartz);
-
-        public Task StartAsync(MonitorHost host, CancellationToken cancellationToken) => inner.StartAsync(host, cancellationToken);
-
-        public void MapEndpoints(IEndpointRouteBuilder app, RouteGroupBuilder api)
-        {
-            inner.MapEndpoints(app, api);
-            IncidentHttpApi.Map(api, inner.Service, report: null, TimeProvider.System);
-        }
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

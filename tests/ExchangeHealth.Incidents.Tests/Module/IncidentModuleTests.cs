@@ -131,8 +131,8 @@ public sealed class IncidentModuleTests : IAsyncLifetime
             Assert.NotNull(incident.GroupKey);
             Assert.Contains("OrderRejectsHigh", incident.GroupKey, StringComparison.Ordinal);
             Assert.NotNull(incident.DetectedAt);
-            // Started when the condition began (pending), detected when it fired (for: 1s later).
-            Assert.InRange((incident.DetectedAt!.Value - incident.StartedAt).TotalSeconds, 0.9, 3);
+            // Started when the condition began (pending), detected when it fired (for: 1s later; more on a loaded machine).
+            Assert.InRange((incident.DetectedAt!.Value - incident.StartedAt).TotalSeconds, 0.9, 15);
             // The ticket-only alert opened nothing.
             Assert.Single(await module.Service.ListAsync(new IncidentFilter()));
 
