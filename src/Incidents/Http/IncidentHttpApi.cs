@@ -51,7 +51,7 @@ public static class IncidentHttpApi
     public const string CliActorPrefix = "cli:";
 
     /// <summary>Timeline kind recorded when a follow-up is marked done or not done.</summary>
-    public const string FollowUpUpdatedKind = "incident.follow_up_updated";
+    public const string FollowUpUpdatedKind = TimelineKinds.FollowUpUpdated;
 
     /// <summary>Maps the endpoints into <paramref name="api"/> (see <see cref="Map(RouteGroupBuilder, IncidentService, IncidentReportHandler?, TimeProvider, string?)"/>), without a reports directory.</summary>
     public static void Map(RouteGroupBuilder api, IncidentService service, IncidentReportHandler? report, TimeProvider time) =>

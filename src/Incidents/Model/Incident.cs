@@ -317,6 +317,9 @@ public static class TimelineKinds
     public const string Note = "incident.note";
     public const string FollowUpAdded = "incident.follow_up";
     public const string SlackChannelCreated = "incident.slack_channel";
+    public const string SlackChannelFailed = "incident.slack_channel_failed";
+    public const string SlackPageLinked = "incident.slack_page_linked";
+    public const string FollowUpUpdated = "incident.follow_up_updated";
     public const string ReportGenerated = "incident.report";
     public const string SlackCommand = "slack.command";
     public const string SilenceCreated = "silence.created";

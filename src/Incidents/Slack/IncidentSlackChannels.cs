@@ -94,10 +94,10 @@ public sealed record IncidentSlackChannelOptions
 public sealed class IncidentSlackChannels : IAsyncDisposable
 {
     /// <summary>Timeline kind recorded when a channel could not be created.</summary>
-    public const string ChannelFailedKind = "incident.slack_channel_failed";
+    public const string ChannelFailedKind = TimelineKinds.SlackChannelFailed;
 
     /// <summary>Timeline kind recorded when the page thread got the link to the channel (also the once-only guard of that reply).</summary>
-    public const string PageLinkedKind = "incident.slack_page_linked";
+    public const string PageLinkedKind = TimelineKinds.SlackPageLinked;
 
     private const int QueueCapacity = 10_000;
     private const int RememberedUpdates = 4096;
