@@ -171,18 +171,7 @@ public sealed class EscalationService : INotificationSink
         }
         if (_scheduler is not null) await _scheduler.DeleteJob(JobKeyOf(receiver, groupKey), cancellationToken).ConfigureAwait(false);
         _log.LogInformation("group {GroupKey} of {Receiver} acknowledged by {By}", groupKey, receiver, by);
-        var handlers = Acknowledged;
-        if (handlers is not null)
-        {
-            foreach (var handler in handlers.GetInvocationList().Cast<Func<Acknowledgement, CancellationToken, Task>>())
-            {
-                try { await handler(ack, cancellationToken).ConfigureAwait(false); }
-                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    _log.LogError(e, "An acknowledgement handler failed for group {GroupKey}", groupKey);
-                }
-            }
-        }
+        await AsyncEventHandlers.InvokeAsync(Acknowledged, ack, e => _log.LogError(e, "An acknowledgement handler failed for group {GroupKey}", groupKey), cancellationToken).ConfigureAwait(false);
         return ack;
     }
 

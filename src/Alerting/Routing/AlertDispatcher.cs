@@ -462,22 +462,8 @@ public sealed class AlertDispatcher : IDisposable
     /// </summary>
     public event Func<NotificationFlush, CancellationToken, Task>? Flushed;
 
-    private async Task RaiseFlushedAsync(NotificationFlush flush, CancellationToken cancellationToken)
-    {
-        var handlers = Flushed;
-        if (handlers is null) return;
-        foreach (var handler in handlers.GetInvocationList().Cast<Func<NotificationFlush, CancellationToken, Task>>())
-        {
-            try
-            {
-                await handler(flush, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                _logger.LogError(e, "A flush handler failed for group {GroupKey}", flush.Notification.GroupKey);
-            }
-        }
-    }
+    private Task RaiseFlushedAsync(NotificationFlush flush, CancellationToken cancellationToken) =>
+        AsyncEventHandlers.InvokeAsync(Flushed, flush, e => _logger.LogError(e, "A flush handler failed for group {GroupKey}", flush.Notification.GroupKey), cancellationToken);
 
     private void InsertIntoGroup(
         Dictionary<(string, string), Group> groups, Dictionary<(string, string), Group>? previous, Route route, StoredAlert stored, DateTimeOffset now)

@@ -357,22 +357,8 @@ public sealed class IncidentService : IIncidentDetailsSource
         throw new InvalidOperationException($"incident #{id} kept changing; gave up after {_options.MaxUpdateAttempts} tries");
     }
 
-    private async Task RaiseAsync(IncidentChange change, CancellationToken cancellationToken)
-    {
-        var handlers = Changed;
-        if (handlers is null) return;
-        foreach (var handler in handlers.GetInvocationList().Cast<Func<IncidentChange, CancellationToken, Task>>())
-        {
-            try
-            {
-                await handler(change, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                _log.LogError(e, "Incident #{Id}: a change handler failed", change.After.Id);
-            }
-        }
-    }
+    private Task RaiseAsync(IncidentChange change, CancellationToken cancellationToken) =>
+        AsyncEventHandlers.InvokeAsync(Changed, change, e => _log.LogError(e, "Incident #{Id}: a change handler failed", change.After.Id), cancellationToken);
 
     private static IncidentCommandResult? Validate(IncidentDeclaration d)
     {
