@@ -244,8 +244,10 @@ public sealed class SlackNotifierTests
     [Fact]
     public async Task AmbiguousTimeout_MessageWasPosted_FoundInHistory_NotPostedTwice()
     {
-        await using var rig = await SlackRig.StartAsync(_clock, requestTimeout: TimeSpan.FromMilliseconds(400));
-        rig.Slack.DelayNext(1, TimeSpan.FromSeconds(2), "chat.postMessage"); // Slack stores it, the answer comes too late
+        // The client's timeout leaves a loaded machine time to get the request to the server (which
+        // stores the message, then answers after the timeout).
+        await using var rig = await SlackRig.StartAsync(_clock, requestTimeout: TimeSpan.FromMilliseconds(1500));
+        rig.Slack.DelayNext(1, TimeSpan.FromSeconds(4), "chat.postMessage"); // Slack stores it, the answer comes too late
         var n = At(1, NotificationKind.New, Firing("LatencyHigh", "BTC-USD", T0));
         await rig.Outbox.EnqueueAsync(n);
 

@@ -199,7 +199,8 @@ public sealed class HttpAdminTests
     public async Task Timeout_EngineStalledLongerThanRequestTimeout_504AndTheCommandStillExecutes()
     {
         await using var h = await StartAsync(options: new EngineHttpServerOptions { RequestTimeout = TimeSpan.FromMilliseconds(300) });
-        h.Engine.Faults.Inject(FaultKind.MatcherStall, TimeSpan.FromSeconds(1.5));
+        // Long enough that a loaded machine is still inside the stall when the order arrives; cleared below.
+        h.Engine.Faults.Inject(FaultKind.MatcherStall, TimeSpan.FromSeconds(10));
         await Task.Delay(150);
 
         var a = await h.PlaceAsync(1, "buy", "60000", "0.01");
