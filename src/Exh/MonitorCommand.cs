@@ -145,7 +145,7 @@ internal static class MonitorCommand
             log.WriteLine($"exh monitor: prometheus {options.PrometheusUrl}  rules {options.RulesDirectory} ({host.Rules.Evaluators.Count} groups, {host.Rules.Evaluators.Sum(e => e.Rules.Count)} alerting rules)");
             foreach (var e in host.Rules.RuleErrors) log.WriteLine($"exh monitor: rule file refused: {e.Message}");
             log.WriteLine($"exh monitor: routing {host.Routing.Source} ({host.Routing.Receivers.Count} receivers, {host.Routing.InhibitRules.Count} inhibit rules); Slack {(string.IsNullOrEmpty(options.SlackBotToken) ? "off (no SLACK_BOT_TOKEN): notifications to the console" : "on")}");
-            log.WriteLine($"exh monitor: http {host.BaseAddress}  (/metrics /api/v1/{{status,rules,alerts,silences,outbox}} /slack/interactions); token in {Path.Combine(options.DataDirectory, MonitorHost.TokenFileName)}");
+            log.WriteLine($"exh monitor: http {host.BaseAddress}  (/metrics /api/v1/{{status,rules,alerts,silences,outbox,incidents}} /slack/interactions /slack/commands); token in {Path.Combine(options.DataDirectory, MonitorHost.TokenFileName)}");
             log.WriteLine($"exh monitor: data {options.DataDirectory}; pid {Environment.ProcessId}; SIGTERM or Ctrl+C stops");
             string reason = await stop.Task.ConfigureAwait(false);
             log.WriteLine($"exh monitor: {reason}: stopping");

@@ -289,7 +289,7 @@ public sealed class IncidentService : IIncidentDetailsSource
             return await Store.FindOpenByGroupKeyAsync(notification.GroupKey, cancellationToken).ConfigureAwait(false);
         }
         _log.LogInformation("Incident #{Id} opened ({Severity}): {Title}", incident.Id, IncidentNames.Format(incident.Severity), incident.Title);
-        var e = Event(incident, detected, Monitor, TimelineKinds.Opened,
+        var e = Event(incident, notification.CreatedAt, Monitor, TimelineKinds.Opened,
             $"incident #{incident.Id} opened by the page for {string.Join(", ", firing.Select(a => a.Name).Distinct())} ({IncidentNames.Format(incident.Severity)})", "opened");
         await Store.AppendEventAsync(e, cancellationToken).ConfigureAwait(false);
         await RaiseAsync(new IncidentChange(null, incident, e), cancellationToken).ConfigureAwait(false);
