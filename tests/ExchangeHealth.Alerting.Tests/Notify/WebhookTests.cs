@@ -115,7 +115,7 @@ public sealed class WebhookTests
     public async Task WebhookNotifier_StatusDecidesOutcome(int status, string? retryAfter, string expected)
     {
         var bodies = new ConcurrentQueue<(string Body, string? ContentType)>();
-        await using var server = await HttpTestServer.StartAsync(async ctx =>
+        await using var server = await ExchangeHealth.TestKit.LoopbackApp.StartAsync(async ctx =>
         {
             using var reader = new StreamReader(ctx.Request.Body);
             bodies.Enqueue((await reader.ReadToEndAsync(), ctx.Request.ContentType));
@@ -147,7 +147,7 @@ public sealed class WebhookTests
     [Fact]
     public async Task WebhookNotifier_SlowReceiver_TimesOutAndRetries()
     {
-        await using var server = await HttpTestServer.StartAsync(async ctx =>
+        await using var server = await ExchangeHealth.TestKit.LoopbackApp.StartAsync(async ctx =>
         {
             try { await Task.Delay(TimeSpan.FromSeconds(5), ctx.RequestAborted); }
             catch (OperationCanceledException) { }
@@ -175,7 +175,7 @@ public sealed class WebhookTests
     public async Task Parse_AcceptsRealAlertmanagerWebhooks()
     {
         var received = new ConcurrentQueue<string>();
-        await using var hook = await HttpTestServer.StartAsync(async ctx =>
+        await using var hook = await ExchangeHealth.TestKit.LoopbackApp.StartAsync(async ctx =>
         {
             using var reader = new StreamReader(ctx.Request.Body);
             received.Enqueue(await reader.ReadToEndAsync());

@@ -127,7 +127,7 @@ public sealed class SlackRequestVerifierTests
     public async Task CallbackEndpoint_AcceptsSignedClicks_RejectsTamperedAndStale()
     {
         var verifier = new SlackRequestVerifier(Secret, _clock);
-        await using var server = await HttpTestServer.StartAsync(async ctx =>
+        await using var server = await ExchangeHealth.TestKit.LoopbackApp.StartAsync(async ctx =>
         {
             using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
             string raw = await reader.ReadToEndAsync();

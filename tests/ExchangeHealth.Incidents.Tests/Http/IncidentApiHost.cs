@@ -25,9 +25,9 @@ namespace ExchangeHealth.Incidents.Tests.Http;
 /// </summary>
 internal sealed class IncidentApiHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackApp _app;
 
-    private IncidentApiHost(WebApplication app, string directory, string token, SqliteIncidentStore store, IncidentService service, ManualTimeProvider time, Uri baseAddress)
+    private IncidentApiHost(LoopbackApp app, string directory, string token, SqliteIncidentStore store, IncidentService service, ManualTimeProvider time, Uri baseAddress)
     {
         _app = app;
         Directory = directory;
@@ -76,27 +76,20 @@ internal sealed class IncidentApiHost : IAsyncDisposable
         byte[] tokenBytes = Encoding.UTF8.GetBytes(token);
 
         IncidentApiHost? self = null;
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Listen(IPAddress.Loopback, 0);
-            k.Limits.MaxRequestBodySize = 4 * 1024 * 1024; // the monitor's global bound; the API's own is 64 KiB
-        });
-        var app = builder.Build();
-        var api = app.MapGroup("/api/v1").AddEndpointFilter(async (context, next) =>
-        {
-            string header = context.HttpContext.Request.Headers.Authorization.ToString();
-            bool ok = header.StartsWith("Bearer ", StringComparison.Ordinal)
-                && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()), tokenBytes);
-            if (!ok) return Results.Json(new { error = "missing or wrong bearer token", field = "authorization" }, statusCode: StatusCodes.Status401Unauthorized);
-            return await next(context);
-        });
         IncidentReportHandler? handler = report is null ? null : (id, ct) => report(self!)(id, ct);
-        IncidentHttpApi.Map(api, service, handler, time, knownReportsDirectory ? Path.Combine(dir, "reports") : null);
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var baseAddress = new Uri(address.TrimEnd('/') + "/");
+        var app = await LoopbackApp.StartAsync(a =>
+        {
+            var api = a.MapGroup("/api/v1").AddEndpointFilter(async (context, next) =>
+            {
+                string header = context.HttpContext.Request.Headers.Authorization.ToString();
+                bool ok = header.StartsWith("Bearer ", StringComparison.Ordinal)
+                    && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()), tokenBytes);
+                if (!ok) return Results.Json(new { error = "missing or wrong bearer token", field = "authorization" }, statusCode: StatusCodes.Status401Unauthorized);
+                return await next(context);
+            });
+            IncidentHttpApi.Map(api, service, handler, time, knownReportsDirectory ? Path.Combine(dir, "reports") : null);
+        }, k => k.Limits.MaxRequestBodySize = 4 * 1024 * 1024); // the monitor's global bound; the API's own is 64 KiB
+        var baseAddress = app.BaseUrl;
         self = new IncidentApiHost(app, dir, token, store, service, time, baseAddress);
 
         string tokenFile = Path.Combine(self.DataDirectory, MonitorHost.TokenFileName);
@@ -123,7 +116,6 @@ internal sealed class IncidentApiHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _app.StopAsync();
         await _app.DisposeAsync();
         await Store.DisposeAsync();
         try { System.IO.Directory.Delete(Directory, recursive: true); }

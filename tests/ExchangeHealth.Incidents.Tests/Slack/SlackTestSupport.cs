@@ -12,6 +12,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
+using ExchangeHealth.TestKit;
+
 namespace ExchangeHealth.Incidents.Tests.Slack;
 
 /// <summary>A real SQLite incident store in a temporary directory (deleted on dispose).</summary>
@@ -95,38 +97,6 @@ internal sealed class GatedIncidentStore(IIncidentStore inner) : IIncidentStore
     public Task<IReadOnlyList<FollowUp>> GetFollowUpsAsync(long incidentId, CancellationToken cancellationToken = default) => inner.GetFollowUpsAsync(incidentId, cancellationToken);
     public Task<IReadOnlyDictionary<IncidentSeverity, int>> CountOpenAsync(CancellationToken cancellationToken = default) => inner.CountOpenAsync(cancellationToken);
     public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the inner store belongs to its TempSqliteStore
-}
-
-/// <summary>A Kestrel app on 127.0.0.1:0 for tests.</summary>
-internal sealed class LoopbackApp : IAsyncDisposable
-{
-    private readonly WebApplication _app;
-
-    private LoopbackApp(WebApplication app, Uri baseUrl)
-    {
-        _app = app;
-        BaseUrl = baseUrl;
-    }
-
-    public Uri BaseUrl { get; }
-
-    public static async Task<LoopbackApp> StartAsync(Action<WebApplication> map)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        map(app);
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new LoopbackApp(app, new Uri(address.TrimEnd('/') + "/"));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
 }
 
 /// <summary>Stands for Slack's response_url endpoint: records every request (path and body).</summary>
