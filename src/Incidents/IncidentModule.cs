@@ -227,7 +227,13 @@ public sealed class IncidentModule : IMonitorModule
     private async Task OnFlushedAsync(NotificationFlush flush, CancellationToken cancellationToken)
     {
         if (!flush.Route.Options.Page) return;
-        await _work.Writer.WriteAsync(ct => Service.OnNotificationAsync(flush.Notification, page: true, ct), cancellationToken).ConfigureAwait(false);
+        await _work.Writer.WriteAsync(async ct =>
+        {
+            await Service.OnNotificationAsync(flush.Notification, page: true, ct).ConfigureAwait(false);
+            // The page may already be delivered (the outbox is quick and this queue is not): link it
+            // here too; whichever of the two runs second finds both the incident and the message.
+            if (flush.Enqueued && flush.Notification.Kind == NotificationKind.New) await LinkPageMessageAsync(flush.Notification, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private void OnAttempted(Notification notification, DeliveryResult result, DateTimeOffset at, int attempt)
