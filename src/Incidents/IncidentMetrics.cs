@@ -17,7 +17,7 @@ namespace ExchangeHealth.Incidents;
 /// </remarks>
 public sealed class IncidentMetrics : IDisposable
 {
-    /// <summary>Meter of the incidents module (also the Slack request counters).</summary>
+    /// <summary>Meter of the incidents module.</summary>
     public const string MeterName = "ExchangeHealth.Incidents";
 
     /// <summary>Instrument name of the time-to-acknowledge histogram.</summary>
@@ -42,9 +42,6 @@ public sealed class IncidentMetrics : IDisposable
         _timeToAck = _meter.CreateHistogram<double>(TimeToAcknowledgeInstrument, "s", "Incident time to acknowledge (acknowledged - detected), by severity.");
         _timeToResolve = _meter.CreateHistogram<double>(TimeToResolveInstrument, "s", "Incident time to resolve (resolved - started), by severity.");
     }
-
-    /// <summary>The meter (for module-owned instruments such as the Slack request counters).</summary>
-    public Meter Meter => _meter;
 
     /// <summary>Replaces the open-incident counts the gauge reports.</summary>
     public void SetOpen(IReadOnlyDictionary<IncidentSeverity, int> counts) => _open = counts ?? throw new ArgumentNullException(nameof(counts));

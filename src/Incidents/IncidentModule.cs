@@ -130,7 +130,6 @@ public sealed class IncidentModule : IMonitorModule
         ArgumentNullException.ThrowIfNull(quartz);
         quartz.Services.AddSingleton<IIncidentDetailsSource>(_ => Service);
         quartz.Services.AddSingleton(_ => Reports);
-        quartz.Services.AddSingleton(this);
     }
 
     /// <inheritdoc/>

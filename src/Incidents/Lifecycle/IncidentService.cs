@@ -326,10 +326,8 @@ public sealed class IncidentService : IIncidentDetailsSource
 
     private async Task<DateTimeOffset> FirstEventAsync(string kind, IReadOnlyList<Alert> alerts, DateTimeOffset from, DateTimeOffset to, DateTimeOffset fallback, CancellationToken cancellationToken)
     {
-        var fingerprints = alerts.Select(a => a.Fingerprint).ToHashSet(StringComparer.Ordinal);
-        var events = await Store.GetGlobalEventsAsync(from, to, 5000, cancellationToken).ConfigureAwait(false);
-        var first = events.Where(e => e.Kind == kind && e.Fingerprint is not null && fingerprints.Contains(e.Fingerprint))
-            .Select(e => (DateTimeOffset?)e.At).Min();
+        var fingerprints = alerts.Select(a => a.Fingerprint).Distinct(StringComparer.Ordinal).Take(IncidentStoreLimits.MaxFingerprintsPerQuery).ToList();
+        var first = await Store.FirstGlobalEventAtAsync(kind, fingerprints, from, to, cancellationToken).ConfigureAwait(false);
         return first is { } f && f <= fallback ? f : fallback;
     }
 

@@ -85,6 +85,14 @@ public interface IIncidentStore : IAsyncDisposable
     /// <summary>Global events (incident id null) in [from, to], sorted; at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<TimelineEvent>> GetGlobalEventsAsync(DateTimeOffset from, DateTimeOffset to, int limit = 1000, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// When the first global event of <paramref name="kind"/> about one of <paramref name="fingerprints"/>
+    /// happened in [from, to]; null when none did. One indexed query (the lifecycle asks it when a
+    /// page opens an incident: when did its alerts go pending).
+    /// </summary>
+    /// <exception cref="ArgumentException">More than <see cref="IncidentStoreLimits.MaxFingerprintsPerQuery"/> fingerprints.</exception>
+    Task<DateTimeOffset?> FirstGlobalEventAtAsync(string kind, IReadOnlyCollection<string> fingerprints, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+
     /// <summary>Links an alert to an incident, or updates the link (labels, annotations, fired/ends times); true when it is new.</summary>
     Task<bool> AttachAlertAsync(IncidentAlert alert, CancellationToken cancellationToken = default);
 

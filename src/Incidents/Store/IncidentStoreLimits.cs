@@ -43,6 +43,9 @@ public static class IncidentStoreLimits
     /// <summary>Longest JSON of an alert's <see cref="IncidentAlert.Annotations"/>.</summary>
     public const int MaxAnnotationsJsonLength = 64 * 1024;
 
+    /// <summary>Most fingerprints <see cref="IIncidentStore.FirstGlobalEventAtAsync"/> takes (one bound parameter each).</summary>
+    public const int MaxFingerprintsPerQuery = 500;
+
     /// <summary>Most events <see cref="IIncidentStore.GetGlobalEventsAsync"/> returns at once.</summary>
     public const int MaxGlobalEvents = 10_000;
 

@@ -337,6 +337,29 @@ public abstract class SqlIncidentStore : IIncidentStore
     }
 
     /// <inheritdoc/>
+    public async Task<DateTimeOffset?> FirstGlobalEventAtAsync(string kind, IReadOnlyCollection<string> fingerprints, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        if (fingerprints.Count == 0) return null;
+        if (fingerprints.Count > IncidentStoreLimits.MaxFingerprintsPerQuery)
+            throw IncidentStoreLimits.Invalid(nameof(fingerprints), $"at most {IncidentStoreLimits.MaxFingerprintsPerQuery} fingerprints per query");
+        var names = fingerprints.Select((_, i) => "@f" + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        var rows = await QueryAsync(
+            $"SELECT MIN(at) FROM timeline_events WHERE incident_id = 0 AND kind = @kind AND at BETWEEN @from AND @to AND fingerprint IN ({string.Join(", ", names)})",
+            cmd =>
+            {
+                Add(cmd, "@kind", kind);
+                Add(cmd, "@from", StoreCodec.ToMicros(from));
+                Add(cmd, "@to", StoreCodec.ToMicros(to));
+                int i = 0;
+                foreach (string f in fingerprints) Add(cmd, names[i++], f);
+            },
+            r => r.IsDBNull(0) ? (DateTimeOffset?)null : StoreCodec.FromMicros(r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc/>
     /// <remarks>
     /// An update replaces the alert name, labels, annotations and the start, fired and end times
     /// with the given ones (an end time of null means firing again); <see cref="IncidentAlert.AttachedAt"/>

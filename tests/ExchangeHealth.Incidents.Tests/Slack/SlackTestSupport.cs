@@ -90,6 +90,7 @@ internal sealed class GatedIncidentStore(IIncidentStore inner) : IIncidentStore
     public Task<bool> AppendEventAsync(TimelineEvent timelineEvent, CancellationToken cancellationToken = default) => inner.AppendEventAsync(timelineEvent, cancellationToken);
     public Task<IReadOnlyList<TimelineEvent>> GetTimelineAsync(long incidentId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) => inner.GetTimelineAsync(incidentId, from, to, cancellationToken);
     public Task<IReadOnlyList<TimelineEvent>> GetGlobalEventsAsync(DateTimeOffset from, DateTimeOffset to, int limit = 1000, CancellationToken cancellationToken = default) => inner.GetGlobalEventsAsync(from, to, limit, cancellationToken);
+    public Task<DateTimeOffset?> FirstGlobalEventAtAsync(string kind, IReadOnlyCollection<string> fingerprints, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) => inner.FirstGlobalEventAtAsync(kind, fingerprints, from, to, cancellationToken);
     public Task<bool> AttachAlertAsync(IncidentAlert alert, CancellationToken cancellationToken = default) => inner.AttachAlertAsync(alert, cancellationToken);
     public Task<IReadOnlyList<IncidentAlert>> GetAlertsAsync(long incidentId, CancellationToken cancellationToken = default) => inner.GetAlertsAsync(incidentId, cancellationToken);
     public Task<FollowUp> AddFollowUpAsync(FollowUp followUp, CancellationToken cancellationToken = default) => inner.AddFollowUpAsync(followUp, cancellationToken);

@@ -540,6 +540,27 @@ public abstract class IncidentStoreContract : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.GetGlobalEventsAsync(T0, T0.AddMinutes(5), limit: 0));
     }
 
+    [Fact]
+    public async Task First_global_event_of_a_kind_for_fingerprints_in_a_window()
+    {
+        var i = await Store.CreateAsync(NewIncident());
+        await Store.AppendEventAsync(Event("late", T0.AddMinutes(4), fingerprint: "fp1"));
+        await Store.AppendEventAsync(Event("early", T0.AddMinutes(2), fingerprint: "fp2"));
+        await Store.AppendEventAsync(Event("other-fp", T0.AddMinutes(1), fingerprint: "fp9"));
+        await Store.AppendEventAsync(Event("own", T0.AddMinutes(1), i.Id) with { Fingerprint = "fp1" });
+        await Store.AppendEventAsync(Event("before", T0.AddMinutes(-1), fingerprint: "fp1"));
+        await Store.AppendEventAsync(Event("other-kind", T0.AddSeconds(30), fingerprint: "fp1") with { Kind = TimelineKinds.AlertPending });
+
+        Assert.Equal(T0.AddMinutes(2), await Store.FirstGlobalEventAtAsync(TimelineKinds.AlertFiring, ["fp1", "fp2"], T0, T0.AddMinutes(5)));
+        Assert.Equal(T0.AddMinutes(4), await Store.FirstGlobalEventAtAsync(TimelineKinds.AlertFiring, ["fp1"], T0, T0.AddMinutes(5)));
+        Assert.Equal(T0.AddSeconds(30), await Store.FirstGlobalEventAtAsync(TimelineKinds.AlertPending, ["fp1"], T0, T0.AddMinutes(5)));
+        Assert.Null(await Store.FirstGlobalEventAtAsync(TimelineKinds.AlertFiring, ["fp1"], T0.AddMinutes(5), T0.AddMinutes(9)));
+        Assert.Null(await Store.FirstGlobalEventAtAsync(TimelineKinds.AlertFiring, [], T0, T0.AddMinutes(5)));
+        Assert.Null(await Store.FirstGlobalEventAtAsync(TimelineKinds.AlertFiring, ["'); DROP TABLE timeline_events; --"], T0, T0.AddMinutes(5)));
+        var tooMany = Enumerable.Range(0, IncidentStoreLimits.MaxFingerprintsPerQuery + 1).Select(n => "fp" + n).ToList();
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.FirstGlobalEventAtAsync(TimelineKinds.AlertFiring, tooMany, T0, T0.AddMinutes(5)));
+    }
+
     // ---- alerts ----
 
     [Fact]
