@@ -1,3 +1,4 @@
+using ExchangeHealth.Chaos.Slack;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -5,7 +6,6 @@ using ExchangeHealth.Alerting.Host;
 using ExchangeHealth.TestKit;
 using ExchangeHealth.TestKit.Alertmanager;
 using ExchangeHealth.TestKit.Prometheus;
-using ExchangeHealth.TestKit.Slack;
 
 namespace ExchangeHealth.Benchmarks;
 

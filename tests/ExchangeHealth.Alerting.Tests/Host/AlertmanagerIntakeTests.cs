@@ -1,10 +1,10 @@
+using ExchangeHealth.Chaos.Slack;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using ExchangeHealth.Alerting.Host;
 using ExchangeHealth.TestKit.Alertmanager;
-using ExchangeHealth.TestKit.Slack;
 
 namespace ExchangeHealth.Alerting.Tests.Host;
 

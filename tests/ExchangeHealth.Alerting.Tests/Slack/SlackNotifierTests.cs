@@ -1,9 +1,9 @@
+using ExchangeHealth.Chaos.Slack;
 using ExchangeHealth.Alerting.Model;
 using ExchangeHealth.Alerting.Notify;
 using ExchangeHealth.Alerting.Slack;
 using ExchangeHealth.Alerting.Tests.Notify;
 using ExchangeHealth.Monitor.Prometheus;
-using ExchangeHealth.TestKit.Slack;
 using static ExchangeHealth.Alerting.Tests.Notify.Notifications;
 
 namespace ExchangeHealth.Alerting.Tests.Slack;

@@ -1,8 +1,8 @@
+using ExchangeHealth.Chaos.Slack;
 using System.Diagnostics;
 using ExchangeHealth.Alerting.Model;
 using ExchangeHealth.Alerting.Notify;
 using ExchangeHealth.Alerting.Slack;
-using ExchangeHealth.TestKit.Slack;
 using static ExchangeHealth.Alerting.Tests.Notify.Notifications;
 
 namespace ExchangeHealth.Alerting.Tests.Slack;

@@ -1,7 +1,7 @@
+using ExchangeHealth.Chaos.Slack;
 using ExchangeHealth.Alerting.Notify;
 using ExchangeHealth.Alerting.Slack;
 using ExchangeHealth.Alerting.Tests.Notify;
-using ExchangeHealth.TestKit.Slack;
 
 namespace ExchangeHealth.Alerting.Tests.Slack;
 

@@ -1,10 +1,10 @@
+using ExchangeHealth.Chaos.Slack;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using ExchangeHealth.Incidents.Lifecycle;
 using ExchangeHealth.Incidents.Model;
 using ExchangeHealth.Incidents.Slack;
-using ExchangeHealth.TestKit.Slack;
 
 namespace ExchangeHealth.Incidents.Tests.Slack;
 

@@ -1,8 +1,8 @@
+using ExchangeHealth.Chaos.Slack;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using ExchangeHealth.Cli;
 using ExchangeHealth.Monitor.Reports;
-using ExchangeHealth.TestKit.Slack;
 using static ExchangeHealth.Monitor.Tests.Reports.SloReportFixture;
 
 namespace ExchangeHealth.Monitor.Tests.Reports;

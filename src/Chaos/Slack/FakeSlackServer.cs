@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ExchangeHealth.TestKit.Slack;
+namespace ExchangeHealth.Chaos.Slack;
 
 /// <summary>How the fake Slack behaves during an outage.</summary>
 public enum FakeSlackOutage
