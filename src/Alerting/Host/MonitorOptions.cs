@@ -68,7 +68,7 @@ public sealed record MonitorOptions
     /// <summary>
     /// The routing used without a file: everything to the console receiver, grouped by alert name
     /// and market, notified at once (group_wait 0s), changes every 5 s, repeats every 4 h; alerts
-    /// with <c>severity="page"</c> open incidents (<c>page: true</c>).
+    /// with <c>severity="page"</c> or <c>severity="critical"</c> open incidents (<c>page: true</c>).
     /// </summary>
     public const string DefaultRouting = """
         route:
@@ -78,7 +78,7 @@ public sealed record MonitorOptions
           group_interval: 5s
           repeat_interval: 4h
           routes:
-            - matchers: [severity=page]
+            - matchers: ['severity=~"page|critical"']
               page: true
         receivers:
           - name: console

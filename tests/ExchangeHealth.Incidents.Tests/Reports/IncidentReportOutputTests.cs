@@ -155,7 +155,7 @@ public sealed partial class IncidentReportOutputTests(IncidentReportFixture fixt
     [Fact]
     public async Task Unreachable_prometheus_still_writes_the_report_saying_what_is_missing()
     {
-        int port = TestKit.LoopbackPort.Free(); // nothing listens: connection refused
+        int port = LoopbackPort.Free(); // nothing listens: connection refused
         using var down = new Monitor.Prometheus.PrometheusApiClient(new Uri($"http://127.0.0.1:{port}/"), TimeSpan.FromSeconds(2));
         var service = new IncidentReportService(down,
             new IncidentReportOptions { ReportsDirectory = _dir, Time = new FixedTimeProvider(IncidentReportFixture.Now), SloSpecsPath = WriteSpecs() });

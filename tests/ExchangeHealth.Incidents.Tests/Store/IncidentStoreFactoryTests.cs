@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using ExchangeHealth.Incidents.Model;
 using ExchangeHealth.Incidents.Store;
-using ExchangeHealth.TestKit.Postgres;
+using ExchangeHealth.Chaos.Platform;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -99,7 +99,7 @@ public sealed class PostgresIncidentStoreFactoryTests(PostgresFixture postgres)
     [Fact]
     public async Task An_unreachable_server_fails_the_open_without_the_password_in_the_error()
     {
-        int closedPort = ExchangeHealth.TestKit.LoopbackPort.Free();
+        int closedPort = LoopbackPort.Free();
         var options = new IncidentStoreOptions
         {
             PostgresConnectionString = $"Host=127.0.0.1;Port={closedPort};Username=exh;Password=s3cret-Pa55;Database=exh;Timeout=3",

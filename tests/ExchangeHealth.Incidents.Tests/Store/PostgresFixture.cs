@@ -1,4 +1,4 @@
-using ExchangeHealth.TestKit.Postgres;
+using ExchangeHealth.Chaos.Platform;
 
 namespace ExchangeHealth.Incidents.Tests.Store;
 

@@ -1,4 +1,4 @@
-namespace ExchangeHealth.TestKit.Prometheus;
+namespace ExchangeHealth.Chaos.Platform;
 
 /// <summary>Finds the executables of installed Debian packages on <c>PATH</c>.</summary>
 public static class ExternalTool

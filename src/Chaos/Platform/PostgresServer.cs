@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Npgsql;
 
-namespace ExchangeHealth.TestKit.Postgres;
+namespace ExchangeHealth.Chaos.Platform;
 
 /// <summary>
 /// A real, throwaway PostgreSQL 15 server (Debian package <c>postgresql</c>) for tests: a fresh
@@ -249,7 +249,7 @@ public sealed partial class PostgresServer : IAsyncDisposable
         return code == 0 && output.Trim() == "0";
     }
 
-    private static string? ExternalToolPath(string name) => Prometheus.ExternalTool.TryFind(name);
+    private static string? ExternalToolPath(string name) => ExternalTool.TryFind(name);
 
     private static async Task RunAsync(string exe, string[] args, bool asPostgres, CancellationToken cancellationToken)
     {
