@@ -76,7 +76,7 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
             catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
             {
                 _log.LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
-                bool busy = e is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 };
+                bool busy = e is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 } or System.Data.Common.DbException { IsTransient: true };
                 context.Response.StatusCode = busy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
                 if (busy) context.Response.Headers.RetryAfter = "1";
                 await context.Response.WriteAsJsonAsync(new { error = $"{e.GetType().Name}: {e.Message}", field = "" }, Json).ConfigureAwait(false);
