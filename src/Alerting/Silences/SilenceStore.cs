@@ -221,6 +221,17 @@ public sealed class SilenceStore : ISilencer
     public IReadOnlyList<string> Silenced(LabelSet labels, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        if (_db.IsShared && Environment.TickCount64 - Interlocked.Read(ref _loadedAtTicks) >= SharedRefreshMilliseconds)
+        {
+            try
+            {
+                Reload();
+            }
+            catch (DbException)
+            {
+                // Keep answering from the last copy; the next call tries again.
+            }
+        }
         List<string>? ids = null;
         foreach (var s in _cache)
         {
@@ -240,8 +251,17 @@ public sealed class SilenceStore : ISilencer
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// On a shared (PostgreSQL) database, <see cref="Silenced"/> reloads its copy when it is older
+    /// than this (1000 ms), so a silence created through another node mutes within about a second.
+    /// </summary>
+    public const int SharedRefreshMilliseconds = 1000;
+
+    private long _loadedAtTicks = long.MinValue / 2;
+
     private void Reload()
     {
+        Interlocked.Exchange(ref _loadedAtTicks, Environment.TickCount64);
         var now = _time.GetUtcNow();
         using var c = _db.OpenConnection();
         var list = ReadAsync(c, null, "WHERE ends_at > @now", p => MonitorDatabase.AddParameter(p, "@now", now.ToUnixTimeMilliseconds()), now, CancellationToken.None)
