@@ -200,4 +200,101 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
         var statusAfter = await GetStatusAsync(b);
         Assert.Equal(("leader", "node-b"), ((string?)statusAfter["role"], (string?)statusAfter["leader"]?["node"]));
     }
+
+    [Fact]
+    public async Task LeaderProcessKilledWithSigkill_InProcessStandbyTakesOverWithinTheBound()
+    {
+        string routing = await RoutingFileAsync(escalateAfter: "8s");
+        string exh = Path.Combine(AppContext.BaseDirectory, "exh.dll");
+        Assert.True(File.Exists(exh), exh);
+        string dataA = Path.Combine(_dir, "node-a");
+        Directory.CreateDirectory(dataA);
+        string log = Path.Combine(_dir, "node-a.log");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
+        foreach (string arg in new[]
+        {
+            exh, "monitor", "--prometheus", _prom!.BaseAddress.AbsoluteUri, "--rules", RulesDir, "--routing", routing, "--data", dataA,
+            "--listen", "127.0.0.1:0", "--evaluation-interval", "500ms", "--node-id", "node-a", "--no-incidents", "--slo-specs", "none",
+        }) psi.ArgumentList.Add(arg);
+        psi.Environment["EXH_MONITOR_POSTGRES"] = _cs;
+        psi.Environment["SLACK_BOT_TOKEN"] = FakeSlackServer.DefaultToken;
+        psi.Environment.Remove("EXH_INCIDENTS_POSTGRES");
+        using var child = Process.Start(psi)!;
+        var writer = new StreamWriter(new FileStream(log, FileMode.Create, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        object gate = new();
+        child.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        string Log() { lock (gate) { writer.Flush(); } using var f = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite); return new StreamReader(f).ReadToEnd(); }
+        try
+        {
+            // The child leads (its page is posted); the in-process node is the standby.
+            var page = await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed && r.Arg("thread_ts") is null, TimeSpan.FromSeconds(30));
+            Assert.False(child.HasExited, Log());
+            await using var b = await StartNodeAsync("node-b", routing);
+            await Task.Delay(1500);
+            Assert.False(b.IsLeader, Log());
+            Assert.Equal("node-a", (await b.Leadership!.GetLeaderAsync())!.NodeId);
+
+            // kill -9 the leader.
+            var killed = Stopwatch.StartNew();
+            child.Kill(entireProcessTree: false);
+            await WaitUntilAsync(() => b.IsLeader, TimeSpan.FromSeconds(15), "node-b takes over after SIGKILL");
+            var takeover = killed.Elapsed;
+            output.WriteLine($"takeover after SIGKILL of the leader process: {takeover.TotalMilliseconds:F0} ms");
+            Assert.True(takeover <= TimeSpan.FromSeconds(15), takeover.ToString());
+            await child.WaitForExitAsync();
+
+            // node-b evaluates: a new alert is posted; the old page is not re-posted; its escalation fires once.
+            await File.WriteAllTextAsync(Path.Combine(RulesDir, "second.rules.yml"), """
+                groups:
+                  - name: second
+                    interval: 500ms
+                    rules:
+                      - alert: SecondAlert
+                        expr: label_replace(vector(3), "market", "ETH-USD", "", "")
+                        labels:
+                          severity: ticket
+                """);
+            await _slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("SecondAlert", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+            await _slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Arg("thread_ts") is not null && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+            await Task.Delay(1500);
+            Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal));
+            Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Arg("thread_ts") is null && r.Body.ToJsonString().Contains("FirstAlert", StringComparison.Ordinal));
+            AssertNothingPostedTwice();
+            Assert.NotNull(page);
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill();
+            await child.WaitForExitAsync();
+            lock (gate) writer.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ClusteredQuartzStore_IsInTheSharedDatabase_AndTheLeaderIsItsOnlyActiveInstance()
+    {
+        string routing = await RoutingFileAsync(escalateAfter: "5m");
+        await using var a = await StartNodeAsync("node-a", routing);
+        await WaitUntilAsync(() => a.IsLeader, TimeSpan.FromSeconds(10), "node-a leads");
+        await using var b = await StartNodeAsync("node-b", routing);
+        await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(15));
+        await using var admin = new NpgsqlConnection(_cs + ";Pooling=false");
+        await admin.OpenAsync();
+        async Task<List<string>> ListAsync(string sql)
+        {
+            await using var cmd = new NpgsqlCommand(sql, admin);
+            await using var r = await cmd.ExecuteReaderAsync();
+            var list = new List<string>();
+            while (await r.ReadAsync()) list.Add(r.GetString(0));
+            return list;
+        }
+        // Quartz's checked-in instances: only the leader's scheduler runs; the page's escalation trigger is persisted.
+        Assert.Equal(["node-a"], await ListAsync("SELECT instance_name FROM qrtz_scheduler_state"));
+        Assert.Contains("exh-escalations", await ListAsync("SELECT trigger_group FROM qrtz_triggers"));
+        Assert.Contains("exh-rule-groups", await ListAsync("SELECT trigger_group FROM qrtz_triggers"));
+        Assert.False(File.Exists(Path.Combine(_dir, "node-a", "monitor.db"))); // no SQLite state beside PostgreSQL
+    }
 }
