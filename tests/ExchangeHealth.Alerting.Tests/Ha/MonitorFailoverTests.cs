@@ -205,28 +205,7 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
     public async Task LeaderProcessKilledWithSigkill_InProcessStandbyTakesOverWithinTheBound()
     {
         string routing = await RoutingFileAsync(escalateAfter: "8s");
-        string exh = Path.Combine(AppContext.BaseDirectory, "exh.dll");
-        Assert.True(File.Exists(exh), exh);
-        string dataA = Path.Combine(_dir, "node-a");
-        Directory.CreateDirectory(dataA);
-        string log = Path.Combine(_dir, "node-a.log");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
-        foreach (string arg in new[]
-        {
-            exh, "monitor", "--prometheus", _prom!.BaseAddress.AbsoluteUri, "--rules", RulesDir, "--routing", routing, "--data", dataA,
-            "--listen", "127.0.0.1:0", "--evaluation-interval", "500ms", "--node-id", "node-a", "--no-incidents", "--slo-specs", "none",
-        }) psi.ArgumentList.Add(arg);
-        psi.Environment["EXH_MONITOR_POSTGRES"] = _cs;
-        psi.Environment["SLACK_BOT_TOKEN"] = FakeSlackServer.DefaultToken;
-        psi.Environment.Remove("EXH_INCIDENTS_POSTGRES");
-        using var child = Process.Start(psi)!;
-        var writer = new StreamWriter(new FileStream(log, FileMode.Create, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        object gate = new();
-        child.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
-        child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
-        child.BeginOutputReadLine();
-        child.BeginErrorReadLine();
-        string Log() { lock (gate) { writer.Flush(); } using var f = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite); return new StreamReader(f).ReadToEnd(); }
+        var (child, gate, writer, Log) = StartChild("node-a", routing, _cs);
         try
         {
             // The child leads (its page is posted); the in-process node is the standby.
@@ -273,6 +252,72 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
             if (!child.HasExited) child.Kill();
             await child.WaitForExitAsync();
             lock (gate) writer.Dispose();
+            child.Dispose();
+        }
+    }
+
+    /// <summary><c>dotnet exh.dll monitor</c> as node <paramref name="node"/>, output to a log file.</summary>
+    private (Process Child, object Gate, StreamWriter Writer, Func<string> Log) StartChild(string node, string routing, string connectionString)
+    {
+        string exh = Path.Combine(AppContext.BaseDirectory, "exh.dll");
+        Assert.True(File.Exists(exh), exh);
+        string data = Path.Combine(_dir, node);
+        Directory.CreateDirectory(data);
+        string log = Path.Combine(_dir, node + ".log");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
+        foreach (string arg in new[]
+        {
+            exh, "monitor", "--prometheus", _prom!.BaseAddress.AbsoluteUri, "--rules", RulesDir, "--routing", routing, "--data", data,
+            "--listen", "127.0.0.1:0", "--evaluation-interval", "500ms", "--node-id", node, "--no-incidents", "--slo-specs", "none",
+        }) psi.ArgumentList.Add(arg);
+        psi.Environment["EXH_MONITOR_POSTGRES"] = connectionString;
+        psi.Environment["SLACK_BOT_TOKEN"] = FakeSlackServer.DefaultToken;
+        psi.Environment.Remove("EXH_INCIDENTS_POSTGRES");
+        var child = Process.Start(psi)!;
+        var writer = new StreamWriter(new FileStream(log, FileMode.Create, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        object gate = new();
+        child.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        string Log()
+        {
+            lock (gate) writer.Flush();
+            using var f = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return new StreamReader(f).ReadToEnd();
+        }
+        return (child, gate, writer, Log);
+    }
+
+    [Fact]
+    public async Task ExhMonitorProcess_ThatLosesLeadership_ExitsWithCode3_AndNeverLogsThePassword()
+    {
+        string routing = await RoutingFileAsync(escalateAfter: "5m");
+        // Trust authentication ignores the password: it is there to be looked for in the output.
+        var (child, gate, writer, log) = StartChild("node-a", routing, _cs + ";Password=hunter2-not-logged");
+        try
+        {
+            await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(30));
+            await using (var admin = new NpgsqlConnection(_cs + ";Pooling=false"))
+            {
+                await admin.OpenAsync();
+                await using var cmd = new NpgsqlCommand("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'exh-monitor node-a'", admin);
+                Assert.Equal(1L, await cmd.ExecuteScalarAsync());
+            }
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await child.WaitForExitAsync(cts.Token);
+            string output = log();
+            Assert.True(child.ExitCode == 3, $"exit code {child.ExitCode}:\n{output}");
+            Assert.Contains("leadership lost", output, StringComparison.Ordinal);
+            Assert.Contains("state in postgresql://postgres@127.0.0.1:", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("hunter2", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill();
+            await child.WaitForExitAsync();
+            lock (gate) writer.Dispose();
+            child.Dispose();
         }
     }
 
