@@ -58,7 +58,7 @@ public sealed class MonitorHost : IAsyncDisposable
         if (options.UsesPostgres)
         {
             (_dataSource, Database) = OpenPostgres(options.PostgresConnectionString!);
-            Leadership = new MonitorLeadership(Database, options.PostgresConnectionString!, NodeId, options.LeaderCheckInterval, options.Time, logs.CreateLogger("exh.monitor.leadership"));
+            Leadership = new MonitorLeadership(Database, options.PostgresConnectionString!, NodeId, options.LeaderCheckInterval, options.Time, logs.CreateLogger("exh.monitor.leadership"), options.LeaderStaleAfter);
         }
         else
         {

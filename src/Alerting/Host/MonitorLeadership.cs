@@ -16,11 +16,14 @@ public sealed record MonitorLeaderInfo(string NodeId, string ApiUrl, DateTimeOff
 /// Leader election of monitor nodes on PostgreSQL: the leader holds the session advisory lock
 /// <see cref="LockKey"/> (<c>pg_try_advisory_lock</c>) on a dedicated, unpooled connection. A
 /// standby tries to take it every <see cref="MonitorOptions.LeaderCheckInterval"/>; the leader
-/// checks its connection at the same pace and steps down at the first failure (the server releases
-/// the lock when the session ends, so another node can take it). One leader at a time, as long as
-/// the server sees the old leader's session end: a partitioned leader's session lasts until the
-/// server's TCP keep-alive notices (the connection asks for 1 s keep-alives), a frozen process
-/// (SIGSTOP) keeps its lock.
+/// checks its connection at the same pace (writing its heartbeat, on the server's clock) and steps
+/// down at the first failure (the server releases the lock when the session ends, so another node
+/// can take it). The lock session asks the server for TCP keep-alives (2 s idle, 1 s interval, 3
+/// probes) and a 5 s TCP user timeout, so a partitioned leader's session ends within seconds.
+/// A leader whose heartbeat is older than the stale limit (a frozen process: SIGSTOP, a stuck VM,
+/// whose kernel still answers keep-alives) has its lock session terminated by a standby
+/// (<c>pg_terminate_backend</c>, which needs the same database role or <c>pg_signal_backend</c>);
+/// when it runs again it finds its connection gone and steps down.
 /// </summary>
 /// <remarks>
 /// A node that has stepped down does not run for leadership again (<see cref="Fenced"/>): its
@@ -41,12 +44,14 @@ public sealed class MonitorLeadership : IAsyncDisposable
         """;
 
     private readonly MonitorDatabase _db;
+    private readonly TimeSpan _staleAfter;
     private readonly string _connectionString;
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly TaskCompletionSource _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private NpgsqlConnection? _connection;
+    private Task _starting = Task.CompletedTask;
     private volatile bool _isLeader;
     private long _leaderSinceMs = -1;
 
@@ -57,8 +62,10 @@ public sealed class MonitorLeadership : IAsyncDisposable
     /// <param name="interval">Try / check interval (1 s by default in <see cref="MonitorOptions"/>).</param>
     /// <param name="time">Clock of the loop and of the recorded times.</param>
     /// <param name="log">Logger.</param>
-    public MonitorLeadership(MonitorDatabase database, string connectionString, string nodeId, TimeSpan interval, TimeProvider time, ILogger log)
+    /// <param name="staleAfter">A leader whose heartbeat is older than this (server clock) is terminated by a standby; <see cref="Timeout.InfiniteTimeSpan"/> never.</param>
+    public MonitorLeadership(MonitorDatabase database, string connectionString, string nodeId, TimeSpan interval, TimeProvider time, ILogger log, TimeSpan staleAfter)
     {
+        _staleAfter = staleAfter;
         _db = database ?? throw new ArgumentNullException(nameof(database));
         if (!database.IsShared) throw new ArgumentException("leader election needs the PostgreSQL monitor database", nameof(database));
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
@@ -108,7 +115,7 @@ public sealed class MonitorLeadership : IAsyncDisposable
     /// <summary>Completes when this node, having led, lost leadership (its pipeline is stopped by then).</summary>
     public Task Lost => _lost.Task;
 
-    /// <summary>Called after the lock was taken: start the pipeline (an exception makes the node step down).</summary>
+    /// <summary>Called (on its own task, while the heartbeat goes on) after the lock was taken: start the pipeline; an exception makes the node step down at its next check.</summary>
     public Func<CancellationToken, Task>? Acquired { get; set; }
 
     /// <summary>Called when the lock is lost (or on <see cref="DisposeAsync"/> while leading), before the lock is released: stop the pipeline.</summary>
@@ -127,6 +134,12 @@ public sealed class MonitorLeadership : IAsyncDisposable
             {
                 if (!_isLeader) await TryAcquireAsync(cancellationToken).ConfigureAwait(false);
                 else await HeartbeatAsync(cancellationToken).ConfigureAwait(false);
+                if (_isLeader && _starting.IsFaulted)
+                {
+                    _log.LogError(_starting.Exception, "leadership: starting the pipeline failed: stepping down");
+                    await StepDownAsync().ConfigureAwait(false);
+                    return;
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -161,17 +174,25 @@ public sealed class MonitorLeadership : IAsyncDisposable
             var c = new NpgsqlConnection(_connectionString);
             await c.OpenAsync(cancellationToken).ConfigureAwait(false);
             _connection = c;
+            // The server's side of the session: notice a vanished peer within seconds, not hours.
+            await using var keepAlive = new NpgsqlCommand(
+                "SET tcp_keepalives_idle = 2; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 5000", c);
+            await keepAlive.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await using (var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", _connection))
         {
             cmd.Parameters.AddWithValue("key", LockKey);
-            if (!(bool)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!) return;
+            if (!(bool)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            {
+                await TerminateStaleLeaderAsync(_connection, cancellationToken).ConfigureAwait(false);
+                return;
+            }
         }
         var now = _time.GetUtcNow();
         Interlocked.Exchange(ref _leaderSinceMs, now.ToUnixTimeMilliseconds());
         _isLeader = true;
-        await using (var cmd = new NpgsqlCommand("""
-            INSERT INTO monitor_leader (id, node_id, api_url, since, heartbeat_at) VALUES (1, @node, @url, @now, @now)
+        await using (var cmd = new NpgsqlCommand($"""
+            INSERT INTO monitor_leader (id, node_id, api_url, since, heartbeat_at) VALUES (1, @node, @url, @now, {ServerNowMs})
             ON CONFLICT (id) DO UPDATE SET node_id = excluded.node_id, api_url = excluded.api_url, since = excluded.since, heartbeat_at = excluded.heartbeat_at
             """, _connection))
         {
@@ -181,24 +202,50 @@ public sealed class MonitorLeadership : IAsyncDisposable
             await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         _log.LogWarning("leadership: node {Node} is the leader: starting the alerting pipeline", NodeId);
-        try
-        {
-            if (Acquired is not null) await Acquired(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            _log.LogError(e, "leadership: starting the pipeline failed: stepping down");
-            await StepDownAsync().ConfigureAwait(false);
-        }
+        // Started beside the loop, which keeps checking in meanwhile (building the Quartz scheduler
+        // may take longer than the stale limit).
+        var acquired = Acquired;
+        _starting = acquired is null ? Task.CompletedTask : Task.Run(() => acquired(cancellationToken), CancellationToken.None);
     }
 
     private async Task HeartbeatAsync(CancellationToken cancellationToken)
     {
         var c = _connection ?? throw new InvalidOperationException("no leader connection");
-        await using var cmd = new NpgsqlCommand("UPDATE monitor_leader SET heartbeat_at = @now WHERE id = 1 AND node_id = @node", c);
-        cmd.Parameters.AddWithValue("now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        await using var cmd = new NpgsqlCommand($"UPDATE monitor_leader SET heartbeat_at = {ServerNowMs} WHERE id = 1 AND node_id = @node", c);
         cmd.Parameters.AddWithValue("node", NodeId);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // The server's clock in Unix milliseconds: heartbeats are written and judged on one clock.
+    private const string ServerNowMs = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+    /// <summary>
+    /// Terminates the lock session of a leader whose heartbeat is older than the stale limit (a
+    /// frozen process keeps its TCP connection, hence its lock). Only the backend that holds the
+    /// lock AND belongs to the recorded leader (its application name) is terminated, so a leader
+    /// that has just taken over and not yet written its row is left alone.
+    /// </summary>
+    private async Task TerminateStaleLeaderAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (_staleAfter == Timeout.InfiniteTimeSpan) return;
+        await using var cmd = new NpgsqlCommand($"""
+            SELECT m.node_id, pg_terminate_backend(l.pid)
+            FROM pg_locks l
+            JOIN pg_stat_activity a ON a.pid = l.pid
+            JOIN monitor_leader m ON m.id = 1 AND a.application_name = 'exh-monitor ' || m.node_id
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+              AND l.classid::bigint = @hi AND l.objid::bigint = @lo
+              AND m.heartbeat_at < {ServerNowMs} - @stale
+            """, connection);
+        cmd.Parameters.AddWithValue("hi", (long)((ulong)LockKey >> 32));
+        cmd.Parameters.AddWithValue("lo", LockKey & 0xFFFF_FFFF);
+        cmd.Parameters.AddWithValue("stale", (long)_staleAfter.TotalMilliseconds);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            _log.LogWarning("leadership: leader {Node} has not checked in for over {Stale} s (frozen?): its lock session terminated={Done}",
+                r.GetString(0), _staleAfter.TotalSeconds, r.GetBoolean(1));
+        }
     }
 
     private async Task StepDownAsync()
@@ -207,6 +254,9 @@ public sealed class MonitorLeadership : IAsyncDisposable
         Fenced = was || Fenced;
         try
         {
+            // Let a pipeline that is still starting finish starting before it is stopped.
+            try { await _starting.ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { }
             if (was && Stepping is not null) await Stepping().ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -80,6 +80,13 @@ public sealed record MonitorOptions
     /// <summary>How often a standby tries to take the leader lock and the leader checks it still holds it; default 1 s.</summary>
     public TimeSpan LeaderCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A leader that has not checked in for this long (a frozen process: SIGSTOP, a stuck VM) has
+    /// its lock session terminated by a standby, which then takes over; default 10 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> never.
+    /// </summary>
+    public TimeSpan LeaderStaleAfter { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Extra Quartz configuration; null for none (in-memory store, or the clustered store with <see cref="PostgresConnectionString"/>).</summary>
     public Action<Quartz.IQuartzBuilder>? ConfigureQuartz { get; init; }
 

@@ -75,8 +75,9 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
         return routing;
     }
 
-    private Task<MonitorHost> StartNodeAsync(string node, string routing) => MonitorHost.StartAsync(new MonitorOptions
+    private Task<MonitorHost> StartNodeAsync(string node, string routing, TimeSpan? staleAfter = null) => MonitorHost.StartAsync(new MonitorOptions
     {
+        LeaderStaleAfter = staleAfter ?? TimeSpan.FromSeconds(10),
         PrometheusUrl = _prom!.BaseAddress,
         RulesDirectory = RulesDir,
         RoutingFile = routing,
@@ -194,7 +195,8 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
         var escalation = await _slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Arg("thread_ts") is not null && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.NotNull(escalation);
         await Task.Delay(1500);
-        Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal));
+        Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal)
+            && r.Body.ToJsonString().Contains("FirstAlert", StringComparison.Ordinal)); // SecondAlert escalates too, 8 s after its page
         Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Arg("thread_ts") is null && r.Body.ToJsonString().Contains("FirstAlert", StringComparison.Ordinal));
         AssertNothingPostedTwice();
         var statusAfter = await GetStatusAsync(b);
@@ -242,7 +244,8 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
             await _slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("SecondAlert", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
             await _slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Arg("thread_ts") is not null && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
             await Task.Delay(1500);
-            Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal));
+            Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("S0SRE", StringComparison.Ordinal)
+            && r.Body.ToJsonString().Contains("FirstAlert", StringComparison.Ordinal)); // SecondAlert escalates too, 8 s after its page
             Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Arg("thread_ts") is null && r.Body.ToJsonString().Contains("FirstAlert", StringComparison.Ordinal));
             AssertNothingPostedTwice();
             Assert.NotNull(page);
@@ -287,6 +290,66 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
             return new StreamReader(f).ReadToEnd();
         }
         return (child, gate, writer, Log);
+    }
+
+    [Fact]
+    public async Task FrozenLeaderProcess_SigstopThenSigcont_IsReplacedAndExitsWhenItWakes()
+    {
+        string routing = await RoutingFileAsync(escalateAfter: "5m");
+        var (child, gate, writer, log) = StartChild("node-a", routing, _cs);
+        try
+        {
+            await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(30));
+            await using var b = await StartNodeAsync("node-b", routing, staleAfter: TimeSpan.FromSeconds(4));
+            await Task.Delay(1000);
+            Assert.False(b.IsLeader, log());
+
+            // A gray failure: the leader freezes; its kernel keeps the TCP session (and the lock) alive.
+            var frozen = Stopwatch.StartNew();
+            Assert.Equal(0, Signal(child.Id, "STOP"));
+            await WaitUntilAsync(() => b.IsLeader, TimeSpan.FromSeconds(15), "node-b replaces the frozen leader");
+            output.WriteLine($"takeover from a frozen (SIGSTOP) leader with a 4 s stale limit: {frozen.ElapsedMilliseconds} ms");
+            Assert.True(frozen.Elapsed <= TimeSpan.FromSeconds(15));
+
+            // It wakes up, finds its lock session gone, steps down and exits 3.
+            Assert.Equal(0, Signal(child.Id, "CONT"));
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await child.WaitForExitAsync(cts.Token);
+            string output1 = log();
+            Assert.True(child.ExitCode == 3, $"exit code {child.ExitCode}:\n{output1}");
+            await File.WriteAllTextAsync(Path.Combine(RulesDir, "second.rules.yml"), """
+                groups:
+                  - name: second
+                    interval: 500ms
+                    rules:
+                      - alert: SecondAlert
+                        expr: label_replace(vector(3), "market", "ETH-USD", "", "")
+                        labels:
+                          severity: ticket
+                """);
+            await _slack.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed && r.Body.ToJsonString().Contains("SecondAlert", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+            await Task.Delay(1500);
+            Assert.Single(_slack.Requests, r => r.Method == "chat.postMessage" && r.Processed && r.Arg("thread_ts") is null && r.Body.ToJsonString().Contains("FirstAlert", StringComparison.Ordinal));
+            AssertNothingPostedTwice();
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                Signal(child.Id, "CONT");
+                child.Kill();
+            }
+            await child.WaitForExitAsync();
+            lock (gate) writer.Dispose();
+            child.Dispose();
+        }
+    }
+
+    private static int Signal(int pid, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        kill.WaitForExit();
+        return kill.ExitCode;
     }
 
     [Fact]
