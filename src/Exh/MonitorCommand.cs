@@ -40,6 +40,7 @@ internal static class MonitorCommand
         var engineData = new Option<string?>("--engine-data") { Description = "A running engine's data directory (its engine.json and credentials.yaml): the engine's events (fault injections, market state changes) go into incident timelines. Default: data/engine when present; 'none' for none.", HelpName = "DIR" };
         var noIncidents = new Option<bool>("--no-incidents") { Description = "Run without incident records (pages still notify)." };
         var incidentChannels = new Option<bool>("--incident-channels") { Description = "Create a Slack channel per incident (inc-ID-title; needs SLACK_BOT_TOKEN with channels:manage)." };
+        var nodeId = new Option<string?>("--node-id") { Description = "This monitor node's id in a cluster (with EXH_MONITOR_POSTGRES): leader record, outbox claims, Quartz instance, exh_monitor_leader{node}. Default: HOSTNAME-PID.", HelpName = "NAME" };
         var invite = new Option<string[]>("--incident-channel-invite") { Description = "Slack user IDs invited to every incident channel.", AllowMultipleArgumentsPerToken = true, HelpName = "U..." };
 
         var command = new Command("monitor",
@@ -50,9 +51,13 @@ internal static class MonitorCommand
             "token, Slack receivers print to the console. See docs/alerting.md.\n\n" +
             "Pages (routes with 'page: true') open incidents with automatic timelines (docs/incidents.md), stored in DATA/incidents.db, " +
             "or in PostgreSQL when EXH_INCIDENTS_POSTGRES holds a connection string (several monitor nodes share it).\n\n" +
+            "High availability: with EXH_MONITOR_POSTGRES=<Npgsql connection string> the monitor's state (alert state, silences, outbox, " +
+            "Slack references, acknowledgements) and Quartz's clustered job store live in that PostgreSQL database instead of DATA/monitor.db; " +
+            "several nodes (--node-id) elect one leader that evaluates and notifies, the others serve the API and take over within seconds " +
+            "when it dies (docs/alerting.md, High availability). A node that loses leadership exits with code 3 (restart it).\n\n" +
             "Examples:\n  exh monitor\n  SLACK_BOT_TOKEN=xoxb-... exh monitor --routing config/alertmanager.yml --prometheus http://127.0.0.1:9090\n" +
             "  exh silence add 'alertname=\"EngineDown\"' --duration 1h --comment 'maintenance'");
-        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external, sloSpecs, reportCron, reports, reportChannel, engineData, noIncidents, incidentChannels, invite }) command.Options.Add(o);
+        foreach (Option o in new Option[] { prometheus, rules, routing, inhibit, data, listen, interval, timeout, downAfter, external, sloSpecs, reportCron, reports, reportChannel, engineData, noIncidents, incidentChannels, invite, nodeId }) command.Options.Add(o);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -85,6 +90,8 @@ internal static class MonitorCommand
                 SloReportSlackChannel = parse.GetValue(reportChannel),
                 SlackBotToken = Environment.GetEnvironmentVariable("SLACK_BOT_TOKEN"),
                 SlackSigningSecret = Environment.GetEnvironmentVariable("SLACK_SIGNING_SECRET"),
+                PostgresConnectionString = Environment.GetEnvironmentVariable("EXH_MONITOR_POSTGRES") is { } monitorPg && !string.IsNullOrWhiteSpace(monitorPg) ? monitorPg : null,
+                NodeId = parse.GetValue(nodeId),
             };
             if (!parse.GetValue(noIncidents))
             {
@@ -127,6 +134,7 @@ internal static class MonitorCommand
             host = await MonitorHost.StartAsync(options, logs, cancellationToken).ConfigureAwait(false);
         }
         catch (ConfigException e) { return Cli.Fail(e.Message); }
+        catch (MonitorStorageException e) { return Cli.Fail(e.Message, 1); }
         catch (DirectoryNotFoundException e) { return Cli.Fail(e.Message); }
         catch (FormatException e) { return Cli.Fail(e.Message); }
         catch (IOException e) { return Cli.Fail($"cannot start: {e.Message}", 1); }
@@ -147,8 +155,14 @@ internal static class MonitorCommand
             log.WriteLine($"exh monitor: routing {host.Routing.Source} ({host.Routing.Receivers.Count} receivers, {host.Routing.InhibitRules.Count} inhibit rules); Slack {(string.IsNullOrEmpty(options.SlackBotToken) ? "off (no SLACK_BOT_TOKEN): notifications to the console" : "on")}");
             log.WriteLine($"exh monitor: http {host.BaseAddress}  (/metrics /api/v1/{{status,rules,alerts,silences,outbox,incidents}} /slack/interactions /slack/commands); token in {Path.Combine(options.DataDirectory, MonitorHost.TokenFileName)}");
             log.WriteLine($"exh monitor: data {options.DataDirectory}; pid {Environment.ProcessId}; SIGTERM or Ctrl+C stops");
+            if (host.Leadership is { } leadership)
+            {
+                log.WriteLine($"exh monitor: state in {host.Database.Path}; node {host.NodeId}: {(host.IsLeader ? "leader" : "standby (takes over when the leader's lock is free)")}");
+                _ = leadership.Lost.ContinueWith(_ => stop.TrySetResult("leadership lost"), TaskScheduler.Default);
+            }
             string reason = await stop.Task.ConfigureAwait(false);
             log.WriteLine($"exh monitor: {reason}: stopping");
+            if (reason == "leadership lost") return 3;
         }
         return 0;
     }

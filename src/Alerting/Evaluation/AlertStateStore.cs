@@ -59,33 +59,33 @@ public sealed class AlertStateStore
     {
         ArgumentNullException.ThrowIfNull(alerts);
         using var write = _db.EnterWrite();
-        using var c = _db.Open();
+        using var c = _db.OpenConnection();
         using var tx = c.BeginTransaction();
         using (var del = c.CreateCommand())
         {
             del.Transaction = tx;
-            del.CommandText = "DELETE FROM alert_state WHERE group_key = $g";
-            del.Parameters.AddWithValue("$g", groupKey);
+            del.CommandText = "DELETE FROM alert_state WHERE group_key = @g";
+            MonitorDatabase.AddParameter(del, "@g", groupKey);
             del.ExecuteNonQuery();
         }
         using var ins = c.CreateCommand();
         ins.Transaction = tx;
         ins.CommandText = """
             INSERT INTO alert_state (group_key, rule, fingerprint, labels, annotations, state, value, active_at, fired_at, resolved_at, keep_firing_since, saved_at)
-            VALUES ($g, $r, $f, $l, $a, $s, $v, $act, $fir, $res, $kfs, $sav)
+            VALUES (@g, @r, @f, @l, @a, @s, @v, @act, @fir, @res, @kfs, @sav)
             """;
-        var pg = ins.Parameters.Add("$g", Microsoft.Data.Sqlite.SqliteType.Text);
-        var pr = ins.Parameters.Add("$r", Microsoft.Data.Sqlite.SqliteType.Text);
-        var pf = ins.Parameters.Add("$f", Microsoft.Data.Sqlite.SqliteType.Text);
-        var pl = ins.Parameters.Add("$l", Microsoft.Data.Sqlite.SqliteType.Text);
-        var pa = ins.Parameters.Add("$a", Microsoft.Data.Sqlite.SqliteType.Text);
-        var ps = ins.Parameters.Add("$s", Microsoft.Data.Sqlite.SqliteType.Text);
-        var pv = ins.Parameters.Add("$v", Microsoft.Data.Sqlite.SqliteType.Real);
-        var pact = ins.Parameters.Add("$act", Microsoft.Data.Sqlite.SqliteType.Integer);
-        var pfir = ins.Parameters.Add("$fir", Microsoft.Data.Sqlite.SqliteType.Integer);
-        var pres = ins.Parameters.Add("$res", Microsoft.Data.Sqlite.SqliteType.Integer);
-        var pkfs = ins.Parameters.Add("$kfs", Microsoft.Data.Sqlite.SqliteType.Integer);
-        var psav = ins.Parameters.Add("$sav", Microsoft.Data.Sqlite.SqliteType.Integer);
+        var pg = Param(ins, "@g", System.Data.DbType.String);
+        var pr = Param(ins, "@r", System.Data.DbType.String);
+        var pf = Param(ins, "@f", System.Data.DbType.String);
+        var pl = Param(ins, "@l", System.Data.DbType.String);
+        var pa = Param(ins, "@a", System.Data.DbType.String);
+        var ps = Param(ins, "@s", System.Data.DbType.String);
+        var pv = Param(ins, "@v", System.Data.DbType.Double);
+        var pact = Param(ins, "@act", System.Data.DbType.Int64);
+        var pfir = Param(ins, "@fir", System.Data.DbType.Int64);
+        var pres = Param(ins, "@res", System.Data.DbType.Int64);
+        var pkfs = Param(ins, "@kfs", System.Data.DbType.Int64);
+        var psav = Param(ins, "@sav", System.Data.DbType.Int64);
         foreach (var a in alerts)
         {
             pg.Value = groupKey;
@@ -108,18 +108,18 @@ public sealed class AlertStateStore
     /// <summary>The persisted alerts of <paramref name="groupKey"/>.</summary>
     public IReadOnlyList<PersistedAlert> LoadGroup(string groupKey)
     {
-        using var c = _db.Open();
+        using var c = _db.OpenConnection();
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
             SELECT rule, labels, annotations, state, value, active_at, fired_at, resolved_at, keep_firing_since, saved_at
-            FROM alert_state WHERE group_key = $g ORDER BY rule, fingerprint
+            FROM alert_state WHERE group_key = @g ORDER BY rule, fingerprint
             """;
-        cmd.Parameters.AddWithValue("$g", groupKey);
+        MonitorDatabase.AddParameter(cmd, "@g", groupKey);
         using var r = cmd.ExecuteReader();
         var list = new List<PersistedAlert>();
         while (r.Read())
         {
-            static DateTimeOffset? Time(Microsoft.Data.Sqlite.SqliteDataReader r, int i) =>
+            static DateTimeOffset? Time(System.Data.Common.DbDataReader r, int i) =>
                 r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
             list.Add(new PersistedAlert(
                 groupKey,
@@ -135,10 +135,19 @@ public sealed class AlertStateStore
         return list;
     }
 
+    private static System.Data.Common.DbParameter Param(System.Data.Common.DbCommand cmd, string name, System.Data.DbType type)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.DbType = type;
+        cmd.Parameters.Add(p);
+        return p;
+    }
+
     /// <summary>Number of persisted alerts per state (for the status API); keys are lower-case state names.</summary>
     public IReadOnlyDictionary<string, int> CountByState()
     {
-        using var c = _db.Open();
+        using var c = _db.OpenConnection();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT state, COUNT(*) FROM alert_state GROUP BY state";
         using var r = cmd.ExecuteReader();

@@ -203,7 +203,7 @@ public sealed class RuleGroupEvaluator
             _store.SaveGroup(Key, alerts);
             _savedSignature = signature;
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException)
         {
             // Evaluation and notification go on; the state is saved at the next change.
             _log.LogError(e, "rule group {Group}: could not persist alert state", Key);

@@ -111,7 +111,7 @@ public sealed class EscalationService : INotificationSink
     {
         if (_scheduler is null) return 0;
         var candidates = new List<(string Receiver, string GroupKey, long Sequence, DateTimeOffset CreatedAt)>();
-        using (var c = _db.Open())
+        using (var c = _db.OpenConnection())
         using (var cmd = c.CreateCommand())
         {
             // Per group: its last entry, and its last page; pending only when nothing after the page resolved or escalated it.
@@ -155,18 +155,18 @@ public sealed class EscalationService : INotificationSink
         if (last is null) return null;
         var ack = new Acknowledgement(receiver, groupKey, by, _time.GetUtcNow(), last.Sequence);
         using (await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
-        using (var c = _db.Open())
+        using (var c = _db.OpenConnection())
         using (var cmd = c.CreateCommand())
         {
             cmd.CommandText = """
-                INSERT INTO acknowledgements (receiver, group_key, sequence, acked_by, acked_at) VALUES ($r, $g, $s, $b, $a)
+                INSERT INTO acknowledgements (receiver, group_key, sequence, acked_by, acked_at) VALUES (@r, @g, @s, @b, @a)
                 ON CONFLICT (receiver, group_key, sequence) DO NOTHING
                 """;
-            cmd.Parameters.AddWithValue("$r", receiver);
-            cmd.Parameters.AddWithValue("$g", groupKey);
-            cmd.Parameters.AddWithValue("$s", last.Sequence);
-            cmd.Parameters.AddWithValue("$b", by);
-            cmd.Parameters.AddWithValue("$a", ack.At.ToUnixTimeMilliseconds());
+            MonitorDatabase.AddParameter(cmd, "@r", receiver);
+            MonitorDatabase.AddParameter(cmd, "@g", groupKey);
+            MonitorDatabase.AddParameter(cmd, "@s", last.Sequence);
+            MonitorDatabase.AddParameter(cmd, "@b", by);
+            MonitorDatabase.AddParameter(cmd, "@a", ack.At.ToUnixTimeMilliseconds());
             await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         if (_scheduler is not null) await _scheduler.DeleteJob(JobKeyOf(receiver, groupKey), cancellationToken).ConfigureAwait(false);
@@ -181,10 +181,10 @@ public sealed class EscalationService : INotificationSink
     /// <summary>The receivers that were notified about <paramref name="groupKey"/> (from the outbox).</summary>
     public async Task<IReadOnlyList<string>> ReceiversOfAsync(string groupKey, CancellationToken cancellationToken = default)
     {
-        using var c = _db.Open();
+        using var c = _db.OpenConnection();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT DISTINCT receiver FROM outbox WHERE group_key = $g ORDER BY receiver";
-        cmd.Parameters.AddWithValue("$g", groupKey);
+        cmd.CommandText = "SELECT DISTINCT receiver FROM outbox WHERE group_key = @g ORDER BY receiver";
+        MonitorDatabase.AddParameter(cmd, "@g", groupKey);
         using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<string>();
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) list.Add(r.GetString(0));
@@ -194,11 +194,11 @@ public sealed class EscalationService : INotificationSink
     /// <summary>Acknowledgements of a group, oldest first.</summary>
     public async Task<IReadOnlyList<Acknowledgement>> ListAcknowledgementsAsync(string receiver, string groupKey, CancellationToken cancellationToken = default)
     {
-        using var c = _db.Open();
+        using var c = _db.OpenConnection();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT sequence, acked_by, acked_at FROM acknowledgements WHERE receiver = $r AND group_key = $g ORDER BY acked_at";
-        cmd.Parameters.AddWithValue("$r", receiver);
-        cmd.Parameters.AddWithValue("$g", groupKey);
+        cmd.CommandText = "SELECT sequence, acked_by, acked_at FROM acknowledgements WHERE receiver = @r AND group_key = @g ORDER BY acked_at";
+        MonitorDatabase.AddParameter(cmd, "@r", receiver);
+        MonitorDatabase.AddParameter(cmd, "@g", groupKey);
         using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<Acknowledgement>();
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))

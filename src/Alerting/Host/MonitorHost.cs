@@ -13,6 +13,8 @@ using ExchangeHealth.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Quartz;
 
 namespace ExchangeHealth.Alerting.Host;
 
@@ -40,13 +42,28 @@ public sealed class MonitorHost : IAsyncDisposable
     private readonly Dictionary<string, INotifier> _notifiers = new(StringComparer.Ordinal);
     private readonly List<IMonitorModule> _startedModules = [];
     private MonitorHttpApi? _api;
+    private readonly NpgsqlDataSource? _dataSource;
+    private CancellationTokenSource? _pipelineStop;
+    private Task? _leaderLoop;
+    private int _rulesDisposed;
+    private readonly DateTimeOffset _startedAt;
 
     private MonitorHost(MonitorOptions options, ILoggerFactory logs)
     {
         Options = options;
         _logs = logs;
         Directory.CreateDirectory(options.DataDirectory);
-        Database = new MonitorDatabase(Path.Combine(options.DataDirectory, "monitor.db"));
+        NodeId = string.IsNullOrWhiteSpace(options.NodeId) ? MonitorLeadership.DefaultNodeId() : options.NodeId.Trim();
+        _startedAt = options.Time.GetUtcNow();
+        if (options.UsesPostgres)
+        {
+            (_dataSource, Database) = OpenPostgres(options.PostgresConnectionString!);
+            Leadership = new MonitorLeadership(Database, options.PostgresConnectionString!, NodeId, options.LeaderCheckInterval, options.Time, logs.CreateLogger("exh.monitor.leadership"), options.LeaderStaleAfter);
+        }
+        else
+        {
+            Database = new MonitorDatabase(Path.Combine(options.DataDirectory, "monitor.db"));
+        }
         ApiToken = LoadOrCreateToken(Path.Combine(options.DataDirectory, TokenFileName));
         _meter = new Meter(MeterName);
         _telemetry = PrometheusTelemetry.Create(
@@ -57,7 +74,7 @@ public sealed class MonitorHost : IAsyncDisposable
         Routing = options.RoutingFile is null
             ? RoutingConfig.Parse(MonitorOptions.DefaultRouting, "(built-in routing)")
             : RoutingConfig.Load(options.RoutingFile, options.InhibitRuleFiles);
-        Outbox = new SqliteOutbox(Database, options.Time);
+        Outbox = new SqliteOutbox(Database, options.Time) { NodeId = NodeId };
         Silences = new SilenceStore(Database, options.Time);
         SlackMessages = new SlackMessageStore(Database);
         Escalations = new EscalationService(Outbox, () => Dispatcher!.Config, options.Time, logs.CreateLogger("exh.monitor.escalation"));
@@ -94,6 +111,7 @@ public sealed class MonitorHost : IAsyncDisposable
                     q.Services.AddSingleton(Escalations);
                     if (SloReports is not null) q.Services.AddSingleton(SloReports);
                     foreach (var module in options.Modules) module.ConfigureQuartz(q);
+                    if (options.UsesPostgres) ConfigureClusteredQuartz(q, options.PostgresConnectionString!, NodeId);
                     options.ConfigureQuartz?.Invoke(q);
                 },
             },
@@ -102,6 +120,18 @@ public sealed class MonitorHost : IAsyncDisposable
 
     /// <summary>The settings.</summary>
     public MonitorOptions Options { get; }
+
+    /// <summary>This node's id (<see cref="MonitorOptions.NodeId"/>, default <c>hostname-pid</c>).</summary>
+    public string NodeId { get; }
+
+    /// <summary>The leader election when the state is on PostgreSQL (several nodes); null on SQLite (one node, always leading).</summary>
+    public MonitorLeadership? Leadership { get; }
+
+    /// <summary>True when this node runs the alerting pipeline: always on SQLite; on PostgreSQL while it holds the leader lock.</summary>
+    public bool IsLeader => Leadership?.IsLeader ?? true;
+
+    /// <summary>Since when this node leads (on SQLite: since it started), or null while standby.</summary>
+    public DateTimeOffset? LeaderSince => Leadership is null ? _startedAt : Leadership.LeaderSince;
 
     /// <summary>The monitor database.</summary>
     public MonitorDatabase Database { get; }
@@ -189,15 +219,108 @@ public sealed class MonitorHost : IAsyncDisposable
             await module.StartAsync(this, cancellationToken).ConfigureAwait(false);
             _startedModules.Add(module);
         }
-        _loops.Add(Task.Run(() => Deliverer.RunAsync(_stop.Token), CancellationToken.None));
-        _loops.Add(Task.Run(() => Dispatcher.RunAsync(_stop.Token), CancellationToken.None));
+        var leader = _meter.CreateObservableGauge("exh.monitor.leader",
+            () => new Measurement<int>(IsLeader ? 1 : 0, new KeyValuePair<string, object?>("node", NodeId)),
+            "{state}", "1 on the node that runs the alerting pipeline (the leader), 0 on a standby.");
+        if (Leadership is null)
+        {
+            await StartPipelineAsync(cancellationToken).ConfigureAwait(false);
+            _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
+            await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // A standby serves the API and waits; the leader runs the pipeline (see MonitorLeadership).
+            _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
+            await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);
+            Leadership.ApiUrl = _api.BaseAddress;
+            Leadership.Acquired = StartPipelineAsync;
+            Leadership.Stepping = StopPipelineAsync;
+            _leaderLoop = Task.Run(() => Leadership.RunAsync(_stop.Token), CancellationToken.None);
+        }
+        _meter.CreateObservableGauge("exh.monitor.up", () => 1, "{state}", "1 while the monitor runs.");
+        GC.KeepAlive(leader);
+    }
+
+    /// <summary>
+    /// Starts what must run on one node at a time: delivery, routing, rule evaluation (Quartz),
+    /// escalations re-armed from the outbox, the SLO report. On a takeover the state comes from the
+    /// shared database exactly as after a restart (alert state, notification log, acknowledgements).
+    /// </summary>
+    private async Task StartPipelineAsync(CancellationToken cancellationToken)
+    {
+        _pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var token = _pipelineStop.Token;
+        if (Leadership is not null) await Silences.RefreshAsync().ConfigureAwait(false);
+        _loops.Add(Task.Run(() => Deliverer.RunAsync(token), CancellationToken.None));
+        _loops.Add(Task.Run(() => Dispatcher.RunAsync(token), CancellationToken.None));
         await Rules.StartAsync(cancellationToken).ConfigureAwait(false);
         Escalations.Scheduler = Rules.Scheduler;
         await Escalations.RestoreAsync(cancellationToken).ConfigureAwait(false);
         if (SloReports is not null) await SloReports.ScheduleAsync(Rules.Scheduler!, Options.SloReportCron, cancellationToken).ConfigureAwait(false);
-        _api = new MonitorHttpApi(this, _logs.CreateLogger("exh.monitor.http"));
-        await _api.StartAsync(Options.Listen, cancellationToken).ConfigureAwait(false);
-        _meter.CreateObservableGauge("exh.monitor.up", () => 1, "{state}", "1 while the monitor runs.");
+    }
+
+    /// <summary>Stops the pipeline (leadership lost): evaluation and delivery end before the lock is released.</summary>
+    private async Task StopPipelineAsync()
+    {
+        if (_pipelineStop is not null) await _pipelineStop.CancelAsync().ConfigureAwait(false);
+        Escalations.Scheduler = null;
+        await DisposeRulesAsync().ConfigureAwait(false);
+        try { await Task.WhenAll(_loops).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+    }
+
+    private async Task DisposeRulesAsync()
+    {
+        if (Interlocked.Exchange(ref _rulesDisposed, 1) == 0) await Rules.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static (NpgsqlDataSource, MonitorDatabase) OpenPostgres(string connectionString)
+    {
+        string where;
+        NpgsqlDataSource source;
+        try
+        {
+            var b = new NpgsqlConnectionStringBuilder(connectionString);
+            where = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"postgresql://{(string.IsNullOrEmpty(b.Username) ? "" : b.Username + "@")}{(string.IsNullOrEmpty(b.Host) ? "localhost" : b.Host)}:{b.Port}/{b.Database ?? b.Username ?? ""}");
+            source = NpgsqlDataSource.Create(b);
+        }
+        catch (ArgumentException e)
+        {
+            // Npgsql's message may quote the value: name only the variable.
+            throw new MonitorStorageException("EXH_MONITOR_POSTGRES: not a valid Npgsql connection string (e.g. Host=db;Database=exh;Username=exh;Password=...)", e);
+        }
+        try
+        {
+            return (source, new MonitorDatabase(source, where));
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or IOException)
+        {
+            source.Dispose();
+            throw new MonitorStorageException($"EXH_MONITOR_POSTGRES: cannot use {where}: {e.Message}", e);
+        }
+    }
+
+    private static void ConfigureClusteredQuartz(IQuartzBuilder q, string connectionString, string nodeId)
+    {
+        q.ConfigureScheduler(o =>
+        {
+            o.InstanceName = "exh-monitor";
+            o.InstanceId = nodeId;
+            o.IdleWaitTime = TimeSpan.FromSeconds(1);
+        });
+        q.UsePersistentStore(s =>
+        {
+            s.UsePostgres(NpgsqlFactory.Instance, connectionString);
+            s.UseSystemTextJsonSerializer();
+            s.UseClustering(c =>
+            {
+                c.CheckinInterval = TimeSpan.FromSeconds(1);
+                c.CheckinMisfireThreshold = TimeSpan.FromSeconds(5);
+            });
+            s.ProvisionSchema();
+        });
     }
 
     private void BuildNotifiers(RoutingConfig config)
@@ -253,13 +376,15 @@ public sealed class MonitorHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        if (_leaderLoop is not null) await _leaderLoop.ConfigureAwait(false);
+        if (Leadership is not null) await Leadership.DisposeAsync().ConfigureAwait(false);
         if (_api is not null) await _api.DisposeAsync().ConfigureAwait(false);
         for (int i = _startedModules.Count - 1; i >= 0; i--)
         {
             try { await _startedModules[i].DisposeAsync().ConfigureAwait(false); }
             catch (Exception e) when (e is not OutOfMemoryException) { _logs.CreateLogger("exh.monitor").LogError(e, "Stopping module {Module} failed", _startedModules[i].Name); }
         }
-        await Rules.DisposeAsync().ConfigureAwait(false);
+        await DisposeRulesAsync().ConfigureAwait(false);
         try { await Task.WhenAll(_loops).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         Deliverer.Dispose();
@@ -270,7 +395,28 @@ public sealed class MonitorHost : IAsyncDisposable
         _meter.Dispose();
         _http.Dispose();
         _stop.Dispose();
+        _pipelineStop?.Dispose();
         Database.ClearPool();
+        if (_dataSource is not null) await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>The monitor's database cannot be opened (e.g. a bad <c>EXH_MONITOR_POSTGRES</c>); the message names the setting, never the password.</summary>
+public sealed class MonitorStorageException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public MonitorStorageException(string message, Exception inner) : base(message, inner)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MonitorStorageException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MonitorStorageException(string message) : base(message)
+    {
     }
 }
 

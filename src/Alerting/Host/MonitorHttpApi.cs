@@ -76,7 +76,7 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
             catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
             {
                 _log.LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
-                bool busy = e is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 };
+                bool busy = e is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 } or System.Data.Common.DbException { IsTransient: true };
                 context.Response.StatusCode = busy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
                 if (busy) context.Response.Headers.RetryAfter = "1";
                 await context.Response.WriteAsJsonAsync(new { error = $"{e.GetType().Name}: {e.Message}", field = "" }, Json).ConfigureAwait(false);
@@ -150,8 +150,16 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
     private async Task<IResult> Status(CancellationToken ct)
     {
         long pending = await _host.Outbox.CountPendingAsync(ct).ConfigureAwait(false);
+        var leader = _host.Leadership is null ? null : await _host.Leadership.GetLeaderAsync(ct).ConfigureAwait(false);
         return Results.Json(new
         {
+            node = _host.NodeId,
+            role = _host.IsLeader ? "leader" : "standby",
+            leaderSince = _host.LeaderSince,
+            leader = _host.Leadership is null
+                ? new { node = _host.NodeId, url = _host.BaseAddress.AbsoluteUri, heartbeatAt = (DateTimeOffset?)null }
+                : leader is null ? null : new { node = leader.NodeId, url = leader.ApiUrl, heartbeatAt = (DateTimeOffset?)leader.HeartbeatAt },
+            storage = _host.Database.IsShared ? "postgresql" : "sqlite",
             prometheus = _host.Options.PrometheusUrl.AbsoluteUri,
             prometheusUnreachableSince = _host.Rules.UnreachableSince,
             ruleGroups = _host.Rules.Evaluators.Count,
@@ -197,6 +205,13 @@ internal sealed class MonitorHttpApi : IAsyncDisposable
 
     private async Task<IResult> AlertmanagerIntake(HttpRequest request, CancellationToken ct)
     {
+        // Alerts are routed by the leader's in-memory dispatcher: a standby cannot take them.
+        if (!_host.IsLeader)
+        {
+            var leader = _host.Leadership is null ? null : await _host.Leadership.GetLeaderAsync(ct).ConfigureAwait(false);
+            return Error(StatusCodes.Status503ServiceUnavailable, "leader",
+                $"node {_host.NodeId} is a standby: send alerts to the leader {leader?.NodeId ?? "(none yet)"} at {(string.IsNullOrEmpty(leader?.ApiUrl) ? "(unknown)" : leader.ApiUrl)}");
+        }
         AlertmanagerWebhookPayload payload;
         try
         {

@@ -62,7 +62,32 @@ public sealed record MonitorOptions
     /// <summary>Modules built on the alerting pipeline (incidents); started with the monitor, in order.</summary>
     public IReadOnlyList<IMonitorModule> Modules { get; init; } = [];
 
-    /// <summary>Extra Quartz configuration (clustered job store); null for in-memory.</summary>
+    /// <summary>
+    /// Npgsql connection string of a PostgreSQL database shared by several monitor nodes (from
+    /// <c>EXH_MONITOR_POSTGRES</c>): when set, every table of <c>monitor.db</c> lives there, Quartz
+    /// uses the clustered ADO.NET job store in the same database, and the nodes elect one leader
+    /// that runs the alerting pipeline (<see cref="MonitorLeadership"/>); null or blank for the
+    /// per-node SQLite file. May hold a password: never logged.
+    /// </summary>
+    public string? PostgresConnectionString { get; init; }
+
+    /// <summary>True when <see cref="PostgresConnectionString"/> selects PostgreSQL.</summary>
+    public bool UsesPostgres => !string.IsNullOrWhiteSpace(PostgresConnectionString);
+
+    /// <summary>This node's id in the cluster (<c>--node-id</c>): leader record, outbox claims, Quartz instance id, <c>exh_monitor_leader{node}</c>; null for <c>hostname-pid</c>.</summary>
+    public string? NodeId { get; init; }
+
+    /// <summary>How often a standby tries to take the leader lock and the leader checks it still holds it; default 1 s.</summary>
+    public TimeSpan LeaderCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A leader that has not checked in for this long (a frozen process: SIGSTOP, a stuck VM) has
+    /// its lock session terminated by a standby, which then takes over; default 10 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> never.
+    /// </summary>
+    public TimeSpan LeaderStaleAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Extra Quartz configuration; null for none (in-memory store, or the clustered store with <see cref="PostgresConnectionString"/>).</summary>
     public Action<Quartz.IQuartzBuilder>? ConfigureQuartz { get; init; }
 
     /// <summary>

@@ -35,6 +35,7 @@ public sealed class SloReportSchedule(SloReportService service, ILogger? log = n
         catch (Exception e) when (e is FormatException or ArgumentException) { throw new FormatException($"--slo-report-cron: '{cron}' is not a Quartz cron expression (e.g. \"{DefaultCron}\"): {e.Message}", e); }
         var job = JobBuilder.Create<SloReportJob>().WithIdentity("slo-report", "exh-reports").Build();
         var trigger = TriggerBuilder.Create().WithIdentity("slo-report", "exh-reports").WithSchedule(schedule).Build();
+        await scheduler.DeleteJob(job.Key, cancellationToken).ConfigureAwait(false); // a persistent (clustered) store keeps it across nodes
         await scheduler.ScheduleJob(job, trigger, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ExchangeHealth.Alerting.Model;
 using ExchangeHealth.Monitor.Storage;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace ExchangeHealth.Alerting.Notify;
 
@@ -56,9 +56,10 @@ public sealed record OutboxEntry(
 /// group_key) is still pending, so a group's notifications reach the receiver in order, one at a time.
 /// </para>
 /// <para>
-/// Times are stored as Unix milliseconds (UTC). One process delivers from one database file (the
-/// monitor's); <see cref="ClaimDueAsync"/> reads without leasing, and <see cref="OutboxDeliverer"/>
-/// runs one round at a time.
+/// Times are stored as Unix milliseconds (UTC). On SQLite one process delivers from one database
+/// file (the monitor's); <see cref="ClaimDueAsync"/> reads without leasing, and <see cref="OutboxDeliverer"/>
+/// runs one round at a time. On PostgreSQL (several nodes, <see cref="MonitorDatabase.IsShared"/>)
+/// claims are leased (see <see cref="ClaimDueAsync"/>).
 /// </para>
 /// </remarks>
 public sealed class SqliteOutbox : INotificationSink, IDisposable
@@ -100,7 +101,27 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
         _db = database;
         _time = timeProvider ?? TimeProvider.System;
         _db.EnsureSchema(Schema);
+        if (_db.IsShared) _db.EnsureSchema(LeaseSchema);
     }
+
+    // PostgreSQL only (several nodes): who claimed a pending entry, and until when (Unix ms).
+    private const string LeaseSchema = """
+        ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_by TEXT;
+        ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claim_expires_at INTEGER;
+        """;
+
+    /// <summary>
+    /// This node's name in the claims of a shared (PostgreSQL) outbox (<c>claimed_by</c>); default
+    /// <c>hostname-pid</c>. Unused on SQLite.
+    /// </summary>
+    public string NodeId { get; set; } = Environment.MachineName + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// How long a claim of a shared (PostgreSQL) outbox keeps other nodes off an entry (default
+    /// 30 s, longer than a delivery attempt may take): a node that lost leadership mid-delivery
+    /// still holds its entries, and a dead node's entries are claimed again after this. Unused on SQLite.
+    /// </summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Raised after a notification was newly stored (not for a duplicate); <see cref="OutboxDeliverer"/> wakes on it.</summary>
     public event EventHandler? Enqueued;
@@ -115,23 +136,23 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
         ArgumentNullException.ThrowIfNull(notification);
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
             INSERT INTO outbox (dedup_key, receiver, group_key, sequence, kind, payload, firing_hash, resolved_hash, created_at, next_attempt_at)
-            VALUES ($dedup, $receiver, $group, $seq, $kind, $payload, $firing, $resolved, $created, $next)
+            VALUES (@dedup, @receiver, @group, @seq, @kind, @payload, @firing, @resolved, @created, @next)
             ON CONFLICT (dedup_key) DO NOTHING
             """;
-        cmd.Parameters.AddWithValue("$dedup", notification.DedupKey);
-        cmd.Parameters.AddWithValue("$receiver", notification.Receiver);
-        cmd.Parameters.AddWithValue("$group", notification.GroupKey);
-        cmd.Parameters.AddWithValue("$seq", notification.Sequence);
-        cmd.Parameters.AddWithValue("$kind", NotificationJson.KindName(notification.Kind));
-        cmd.Parameters.AddWithValue("$payload", NotificationJson.Serialize(notification));
-        cmd.Parameters.AddWithValue("$firing", notification.FiringHash);
-        cmd.Parameters.AddWithValue("$resolved", notification.ResolvedHash);
-        cmd.Parameters.AddWithValue("$created", notification.CreatedAt.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$next", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@dedup", notification.DedupKey);
+        MonitorDatabase.AddParameter(cmd, "@receiver", notification.Receiver);
+        MonitorDatabase.AddParameter(cmd, "@group", notification.GroupKey);
+        MonitorDatabase.AddParameter(cmd, "@seq", notification.Sequence);
+        MonitorDatabase.AddParameter(cmd, "@kind", NotificationJson.KindName(notification.Kind));
+        MonitorDatabase.AddParameter(cmd, "@payload", NotificationJson.Serialize(notification));
+        MonitorDatabase.AddParameter(cmd, "@firing", notification.FiringHash);
+        MonitorDatabase.AddParameter(cmd, "@resolved", notification.ResolvedHash);
+        MonitorDatabase.AddParameter(cmd, "@created", notification.CreatedAt.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@next", _time.GetUtcNow().ToUnixTimeMilliseconds());
         bool inserted = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         if (inserted) Enqueued?.Invoke(this, EventArgs.Empty);
         return inserted;
@@ -143,14 +164,14 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     {
         ArgumentNullException.ThrowIfNull(receiver);
         ArgumentNullException.ThrowIfNull(groupKey);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
             SELECT sequence, kind, firing_hash, resolved_hash, created_at FROM outbox
-            WHERE receiver = $receiver AND group_key = $group ORDER BY sequence DESC LIMIT 1
+            WHERE receiver = @receiver AND group_key = @group ORDER BY sequence DESC LIMIT 1
             """;
-        cmd.Parameters.AddWithValue("$receiver", receiver);
-        cmd.Parameters.AddWithValue("$group", groupKey);
+        MonitorDatabase.AddParameter(cmd, "@receiver", receiver);
+        MonitorDatabase.AddParameter(cmd, "@group", groupKey);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false)) return null;
         string kindText = r.GetString(1);
@@ -165,47 +186,81 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     /// entry with the lowest sequence (so at most one per group, in sequence order): a later
     /// notification of a group waits until the earlier one is delivered or dead.
     /// </summary>
+    /// <remarks>
+    /// On PostgreSQL the returned entries are leased to <see cref="NodeId"/> until
+    /// <paramref name="now"/> + <see cref="ClaimLease"/> (<c>claimed_by</c>, <c>claim_expires_at</c>,
+    /// rows picked with <c>FOR UPDATE SKIP LOCKED</c>): another node gets neither an entry another
+    /// node is claiming right now nor one whose lease has not expired; the <c>Mark*</c> calls release it.
+    /// On SQLite (one process per file) nothing is leased.
+    /// </remarks>
     public async Task<IReadOnlyList<OutboxEntry>> ClaimDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
-        await using var c = _db.Open();
+        if (_db.IsShared) return await ClaimWithLeaseAsync(now, max, cancellationToken).ConfigureAwait(false);
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = $"""
             SELECT {Columns} FROM outbox o
-            WHERE o.state = 'pending' AND o.next_attempt_at <= $now
+            WHERE o.state = 'pending' AND o.next_attempt_at <= @now
               AND NOT EXISTS (SELECT 1 FROM outbox p
                               WHERE p.receiver = o.receiver AND p.group_key = o.group_key
                                 AND p.state = 'pending' AND p.sequence < o.sequence)
             ORDER BY o.next_attempt_at, o.id
-            LIMIT $max
+            LIMIT @max
             """;
-        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$max", max);
+        MonitorDatabase.AddParameter(cmd, "@now", now.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@max", max);
         return await ReadEntriesAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<OutboxEntry>> ClaimWithLeaseAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
+    {
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"""
+            UPDATE outbox SET claimed_by = @node, claim_expires_at = @until
+            WHERE id IN (
+              SELECT o.id FROM outbox o
+              WHERE o.state = 'pending' AND o.next_attempt_at <= @now
+                AND (o.claimed_by IS NULL OR o.claimed_by = @node OR o.claim_expires_at <= @now)
+                AND NOT EXISTS (SELECT 1 FROM outbox p
+                                WHERE p.receiver = o.receiver AND p.group_key = o.group_key
+                                  AND p.state = 'pending' AND p.sequence < o.sequence)
+              ORDER BY o.next_attempt_at, o.id
+              LIMIT @max
+              FOR UPDATE SKIP LOCKED)
+            RETURNING {Columns}
+            """;
+        MonitorDatabase.AddParameter(cmd, "@node", NodeId);
+        MonitorDatabase.AddParameter(cmd, "@until", (now + ClaimLease).ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@now", now.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@max", max);
+        var claimed = await ReadEntriesAsync(cmd, cancellationToken).ConfigureAwait(false);
+        return [.. claimed.OrderBy(e => e.NextAttemptAt).ThenBy(e => e.Id)];
     }
 
     /// <summary>Marks a pending entry delivered at <paramref name="deliveredAt"/> (one more attempt counted); false when it was not pending.</summary>
     public Task<bool> MarkDeliveredAsync(long id, DateTimeOffset deliveredAt, CancellationToken cancellationToken = default) =>
         UpdateAsync(
-            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $at, last_error = NULL WHERE id = $id AND state = 'pending'",
-            id, cancellationToken, ("$at", deliveredAt.ToUnixTimeMilliseconds()));
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = @at, last_error = NULL WHERE id = @id AND state = 'pending'",
+            id, cancellationToken, ("@at", deliveredAt.ToUnixTimeMilliseconds()));
 
     /// <summary>Counts a failed attempt of a pending entry and schedules the next at <paramref name="nextAttemptAt"/> (rounded up to the millisecond: never earlier); false when it was not pending.</summary>
     public Task<bool> MarkRetryAsync(long id, string error, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
         UpdateAsync(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = $error, next_attempt_at = $next WHERE id = $id AND state = 'pending'",
-            id, cancellationToken, ("$error", error ?? ""), ("$next", CeilingMs(nextAttemptAt)));
+            "UPDATE outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at = @next WHERE id = @id AND state = 'pending'",
+            id, cancellationToken, ("@error", error ?? ""), ("@next", CeilingMs(nextAttemptAt)));
 
     /// <summary>Gives up on a pending entry (one more attempt counted); false when it was not pending.</summary>
     public Task<bool> MarkDeadAsync(long id, string error, CancellationToken cancellationToken = default) =>
         UpdateAsync(
-            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = $error WHERE id = $id AND state = 'pending'",
-            id, cancellationToken, ("$error", error ?? ""));
+            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = @error WHERE id = @id AND state = 'pending'",
+            id, cancellationToken, ("@error", error ?? ""));
 
     /// <summary>Number of pending entries (the <c>exh_notification_outbox_depth</c> gauge).</summary>
     public async Task<long> CountPendingAsync(CancellationToken cancellationToken = default)
     {
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'";
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
@@ -218,21 +273,21 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     public async Task<IReadOnlyList<OutboxEntry>> ListAsync(OutboxState? state, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {Columns} FROM outbox WHERE ($state IS NULL OR state = $state) ORDER BY id DESC LIMIT $limit";
-        cmd.Parameters.AddWithValue("$state", state is { } s ? StateName(s) : DBNull.Value);
-        cmd.Parameters.AddWithValue("$limit", limit);
+        cmd.CommandText = $"SELECT {Columns} FROM outbox WHERE (@state IS NULL OR state = @state) ORDER BY id DESC LIMIT @limit";
+        MonitorDatabase.AddParameter(cmd, "@state", state is { } s ? StateName(s) : DBNull.Value);
+        MonitorDatabase.AddParameter(cmd, "@limit", limit);
         return await ReadEntriesAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The entry with <paramref name="dedupKey"/>, or null.</summary>
     public async Task<OutboxEntry?> FindAsync(string dedupKey, CancellationToken cancellationToken = default)
     {
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {Columns} FROM outbox WHERE dedup_key = $key";
-        cmd.Parameters.AddWithValue("$key", dedupKey);
+        cmd.CommandText = $"SELECT {Columns} FROM outbox WHERE dedup_key = @key";
+        MonitorDatabase.AddParameter(cmd, "@key", dedupKey);
         var list = await ReadEntriesAsync(cmd, cancellationToken).ConfigureAwait(false);
         return list.Count == 0 ? null : list[0];
     }
@@ -246,14 +301,14 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
             DELETE FROM outbox
-            WHERE state <> 'pending' AND created_at < $before
+            WHERE state <> 'pending' AND created_at < @before
               AND sequence < (SELECT MAX(p.sequence) FROM outbox p WHERE p.receiver = outbox.receiver AND p.group_key = outbox.group_key)
             """;
-        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@before", before.ToUnixTimeMilliseconds());
         return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -276,15 +331,15 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
     private async Task<bool> UpdateAsync(string sql, long id, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Parameters.AddWithValue("$id", id);
-        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
+        cmd.CommandText = _db.IsShared ? sql.Replace(" WHERE id = @id", ", claimed_by = NULL, claim_expires_at = NULL WHERE id = @id", StringComparison.Ordinal) : sql;
+        MonitorDatabase.AddParameter(cmd, "@id", id);
+        foreach (var (name, value) in parameters) MonitorDatabase.AddParameter(cmd, name, value);
         return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    private static async Task<IReadOnlyList<OutboxEntry>> ReadEntriesAsync(SqliteCommand cmd, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<OutboxEntry>> ReadEntriesAsync(DbCommand cmd, CancellationToken cancellationToken)
     {
         var list = new List<OutboxEntry>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -308,7 +363,7 @@ public sealed class SqliteOutbox : INotificationSink, IDisposable
                 var other => throw new InvalidDataException($"outbox row {id}: unknown state '{other}'"),
             };
             list.Add(new OutboxEntry(
-                id, n, state, r.GetInt32(3), FromMs(r.GetInt64(4)),
+                id, n, state, checked((int)r.GetInt64(3)), FromMs(r.GetInt64(4)),
                 r.IsDBNull(5) ? null : r.GetString(5),
                 r.IsDBNull(6) ? null : FromMs(r.GetInt64(6))));
         }

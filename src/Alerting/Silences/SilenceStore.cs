@@ -4,7 +4,7 @@ using System.Text.Json;
 using ExchangeHealth.Alerting.Routing;
 using ExchangeHealth.Monitor.Prometheus;
 using ExchangeHealth.Monitor.Storage;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace ExchangeHealth.Alerting.Silences;
 
@@ -65,7 +65,7 @@ public sealed class SilenceStore : ISilencer
     private volatile CachedSilence[] _cache = [];
 
     /// <summary>Opens the store (creating its tables when missing) and loads the cache.</summary>
-    /// <exception cref="SqliteException">The database cannot be used.</exception>
+    /// <exception cref="DbException">The database cannot be used.</exception>
     public SilenceStore(MonitorDatabase db, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(db);
@@ -105,7 +105,7 @@ public sealed class SilenceStore : ISilencer
             $"matchers {{{string.Join(", ", matchers)}}} from {startsAt:O} to {endsAt:O}; comment: {comment}");
 
         using (await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
-        using (var c = _db.Open())
+        using (var c = _db.OpenConnection())
         using (var tx = c.BeginTransaction())
         {
             using (var cmd = c.CreateCommand())
@@ -113,15 +113,15 @@ public sealed class SilenceStore : ISilencer
                 cmd.Transaction = tx;
                 cmd.CommandText = """
                     INSERT INTO silences (id, matchers, starts_at, ends_at, updated_at, created_by, comment)
-                    VALUES ($id, $matchers, $starts, $ends, $updated, $by, $comment)
+                    VALUES (@id, @matchers, @starts, @ends, @updated, @by, @comment)
                     """;
-                cmd.Parameters.AddWithValue("$id", id);
-                cmd.Parameters.AddWithValue("$matchers", matchersJson);
-                cmd.Parameters.AddWithValue("$starts", startsAt.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$ends", endsAt.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$updated", now.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$by", createdBy);
-                cmd.Parameters.AddWithValue("$comment", comment);
+                MonitorDatabase.AddParameter(cmd, "@id", id);
+                MonitorDatabase.AddParameter(cmd, "@matchers", matchersJson);
+                MonitorDatabase.AddParameter(cmd, "@starts", startsAt.ToUnixTimeMilliseconds());
+                MonitorDatabase.AddParameter(cmd, "@ends", endsAt.ToUnixTimeMilliseconds());
+                MonitorDatabase.AddParameter(cmd, "@updated", now.ToUnixTimeMilliseconds());
+                MonitorDatabase.AddParameter(cmd, "@by", createdBy);
+                MonitorDatabase.AddParameter(cmd, "@comment", comment);
                 await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             await AuditAsync(c, tx, id, SilenceAuditAction.Created, createdBy, now, detail, cancellationToken).ConfigureAwait(false);
@@ -148,10 +148,10 @@ public sealed class SilenceStore : ISilencer
         if (by.Length > MaxCreatedByLength) throw new SilenceValidationException("by", $"longer than {MaxCreatedByLength} characters");
         var now = Truncate(_time.GetUtcNow());
         using (await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
-        using (var c = _db.Open())
+        using (var c = _db.OpenConnection())
         using (var tx = c.BeginTransaction())
         {
-            var existing = await ReadAsync(c, tx, "WHERE id = $id", p => p.AddWithValue("$id", id), now, cancellationToken).ConfigureAwait(false);
+            var existing = await ReadAsync(c, tx, "WHERE id = @id", p => MonitorDatabase.AddParameter(p, "@id", id), now, cancellationToken).ConfigureAwait(false);
             if (existing.Count == 0) throw new KeyNotFoundException($"silence {id} not found");
             var s = existing[0];
             var state = s.StateAt(now);
@@ -160,11 +160,11 @@ public sealed class SilenceStore : ISilencer
             using (var cmd = c.CreateCommand())
             {
                 cmd.Transaction = tx;
-                cmd.CommandText = "UPDATE silences SET starts_at = $starts, ends_at = $ends, updated_at = $now WHERE id = $id";
-                cmd.Parameters.AddWithValue("$starts", starts.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$ends", now.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$id", id);
+                cmd.CommandText = "UPDATE silences SET starts_at = @starts, ends_at = @ends, updated_at = @now WHERE id = @id";
+                MonitorDatabase.AddParameter(cmd, "@starts", starts.ToUnixTimeMilliseconds());
+                MonitorDatabase.AddParameter(cmd, "@ends", now.ToUnixTimeMilliseconds());
+                MonitorDatabase.AddParameter(cmd, "@now", now.ToUnixTimeMilliseconds());
+                MonitorDatabase.AddParameter(cmd, "@id", id);
                 await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             string detail = string.Create(CultureInfo.InvariantCulture, $"was {state.ToString().ToLowerInvariant()} (planned end {s.EndsAt:O})");
@@ -179,8 +179,8 @@ public sealed class SilenceStore : ISilencer
     public async Task<Silence?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        using var c = _db.Open();
-        var list = await ReadAsync(c, null, "WHERE id = $id", p => p.AddWithValue("$id", id), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        using var c = _db.OpenConnection();
+        var list = await ReadAsync(c, null, "WHERE id = @id", p => MonitorDatabase.AddParameter(p, "@id", id), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return list.Count == 0 ? null : list[0];
     }
 
@@ -188,7 +188,7 @@ public sealed class SilenceStore : ISilencer
     public async Task<IReadOnlyList<Silence>> ListAsync(SilenceState? state = null, CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
-        using var c = _db.Open();
+        using var c = _db.OpenConnection();
         var all = await ReadAsync(c, null, "", _ => { }, now, cancellationToken).ConfigureAwait(false);
         return state is { } s ? all.Where(x => x.Status.State == s).ToList() : all;
     }
@@ -197,13 +197,13 @@ public sealed class SilenceStore : ISilencer
     public async Task<IReadOnlyList<SilenceAuditEntry>> ListAuditAsync(string? silenceId = null, int limit = 1000, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        using var c = _db.Open();
+        using var c = _db.OpenConnection();
         using var cmd = c.CreateCommand();
         cmd.CommandText = silenceId is null
-            ? "SELECT seq, silence_id, action, actor, at, detail FROM silence_audit ORDER BY seq DESC LIMIT $limit"
-            : "SELECT seq, silence_id, action, actor, at, detail FROM silence_audit WHERE silence_id = $id ORDER BY seq DESC LIMIT $limit";
-        cmd.Parameters.AddWithValue("$limit", limit);
-        if (silenceId is not null) cmd.Parameters.AddWithValue("$id", silenceId);
+            ? "SELECT seq, silence_id, action, actor, at, detail FROM silence_audit ORDER BY seq DESC LIMIT @limit"
+            : "SELECT seq, silence_id, action, actor, at, detail FROM silence_audit WHERE silence_id = @id ORDER BY seq DESC LIMIT @limit";
+        MonitorDatabase.AddParameter(cmd, "@limit", limit);
+        if (silenceId is not null) MonitorDatabase.AddParameter(cmd, "@id", silenceId);
         var result = new List<SilenceAuditEntry>();
         using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -221,6 +221,17 @@ public sealed class SilenceStore : ISilencer
     public IReadOnlyList<string> Silenced(LabelSet labels, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        if (_db.IsShared && Environment.TickCount64 - Interlocked.Read(ref _loadedAtTicks) >= SharedRefreshMilliseconds)
+        {
+            try
+            {
+                Reload();
+            }
+            catch (DbException)
+            {
+                // Keep answering from the last copy; the next call tries again.
+            }
+        }
         List<string>? ids = null;
         foreach (var s in _cache)
         {
@@ -240,11 +251,20 @@ public sealed class SilenceStore : ISilencer
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// On a shared (PostgreSQL) database, <see cref="Silenced"/> reloads its copy when it is older
+    /// than this (1000 ms), so a silence created through another node mutes within about a second.
+    /// </summary>
+    public const int SharedRefreshMilliseconds = 1000;
+
+    private long _loadedAtTicks = long.MinValue / 2;
+
     private void Reload()
     {
+        Interlocked.Exchange(ref _loadedAtTicks, Environment.TickCount64);
         var now = _time.GetUtcNow();
-        using var c = _db.Open();
-        var list = ReadAsync(c, null, "WHERE ends_at > $now", p => p.AddWithValue("$now", now.ToUnixTimeMilliseconds()), now, CancellationToken.None)
+        using var c = _db.OpenConnection();
+        var list = ReadAsync(c, null, "WHERE ends_at > @now", p => MonitorDatabase.AddParameter(p, "@now", now.ToUnixTimeMilliseconds()), now, CancellationToken.None)
             .GetAwaiter().GetResult();
         // Silences never change their matchers: reuse the compiled ones of the previous copy.
         var previous = _cache.ToDictionary(x => x.Id, StringComparer.Ordinal);
@@ -256,12 +276,12 @@ public sealed class SilenceStore : ISilencer
     }
 
     private static async Task<List<Silence>> ReadAsync(
-        SqliteConnection c, SqliteTransaction? tx, string where, Action<SqliteParameterCollection> bind, DateTimeOffset now, CancellationToken ct)
+        DbConnection c, DbTransaction? tx, string where, Action<DbCommand> bind, DateTimeOffset now, CancellationToken ct)
     {
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = $"SELECT id, matchers, starts_at, ends_at, updated_at, created_by, comment FROM silences {where} ORDER BY starts_at, id";
-        bind(cmd.Parameters);
+        bind(cmd);
         var result = new List<Silence>();
         using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false))
@@ -276,16 +296,16 @@ public sealed class SilenceStore : ISilencer
     }
 
     private static async Task AuditAsync(
-        SqliteConnection c, SqliteTransaction tx, string id, SilenceAuditAction action, string by, DateTimeOffset at, string detail, CancellationToken ct)
+        DbConnection c, DbTransaction tx, string id, SilenceAuditAction action, string by, DateTimeOffset at, string detail, CancellationToken ct)
     {
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "INSERT INTO silence_audit (silence_id, action, actor, at, detail) VALUES ($id, $action, $by, $at, $detail)";
-        cmd.Parameters.AddWithValue("$id", id);
-        cmd.Parameters.AddWithValue("$action", action == SilenceAuditAction.Expired ? "expired" : "created");
-        cmd.Parameters.AddWithValue("$by", by);
-        cmd.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$detail", detail);
+        cmd.CommandText = "INSERT INTO silence_audit (silence_id, action, actor, at, detail) VALUES (@id, @action, @by, @at, @detail)";
+        MonitorDatabase.AddParameter(cmd, "@id", id);
+        MonitorDatabase.AddParameter(cmd, "@action", action == SilenceAuditAction.Expired ? "expired" : "created");
+        MonitorDatabase.AddParameter(cmd, "@by", by);
+        MonitorDatabase.AddParameter(cmd, "@at", at.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@detail", detail);
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 

@@ -58,11 +58,11 @@ public sealed class SlackMessageStore
     /// <summary>The group's message, or null when none was posted (or it was forgotten).</summary>
     public async Task<SlackMessageRef?> GetMessageAsync(string receiver, string groupKey, CancellationToken cancellationToken = default)
     {
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT channel, ts, dedup_key FROM slack_messages WHERE receiver = $r AND group_key = $g";
-        cmd.Parameters.AddWithValue("$r", receiver);
-        cmd.Parameters.AddWithValue("$g", groupKey);
+        cmd.CommandText = "SELECT channel, ts, dedup_key FROM slack_messages WHERE receiver = @r AND group_key = @g";
+        MonitorDatabase.AddParameter(cmd, "@r", receiver);
+        MonitorDatabase.AddParameter(cmd, "@g", groupKey);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await r.ReadAsync(cancellationToken).ConfigureAwait(false)
             ? new SlackMessageRef(receiver, groupKey, r.GetString(0), r.GetString(1), r.GetString(2))
@@ -72,11 +72,11 @@ public sealed class SlackMessageStore
     /// <summary>The group a message (channel, ts) stands for, e.g. for a button callback; null when unknown.</summary>
     public async Task<SlackMessageRef?> FindByMessageAsync(string channel, string ts, CancellationToken cancellationToken = default)
     {
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT receiver, group_key, dedup_key FROM slack_messages WHERE channel = $c AND ts = $ts";
-        cmd.Parameters.AddWithValue("$c", channel);
-        cmd.Parameters.AddWithValue("$ts", ts);
+        cmd.CommandText = "SELECT receiver, group_key, dedup_key FROM slack_messages WHERE channel = @c AND ts = @ts";
+        MonitorDatabase.AddParameter(cmd, "@c", channel);
+        MonitorDatabase.AddParameter(cmd, "@ts", ts);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await r.ReadAsync(cancellationToken).ConfigureAwait(false)
             ? new SlackMessageRef(r.GetString(0), r.GetString(1), channel, ts, r.GetString(2))
@@ -87,56 +87,56 @@ public sealed class SlackMessageStore
     public async Task ForgetMessageAsync(string receiver, string groupKey, CancellationToken cancellationToken = default)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM slack_messages WHERE receiver = $r AND group_key = $g";
-        cmd.Parameters.AddWithValue("$r", receiver);
-        cmd.Parameters.AddWithValue("$g", groupKey);
+        cmd.CommandText = "DELETE FROM slack_messages WHERE receiver = @r AND group_key = @g";
+        MonitorDatabase.AddParameter(cmd, "@r", receiver);
+        MonitorDatabase.AddParameter(cmd, "@g", groupKey);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     internal async Task SaveMessageAsync(SlackMessageRef message, string alertsState, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
             INSERT INTO slack_messages (receiver, group_key, channel, ts, dedup_key, alerts_state, updated_at)
-            VALUES ($r, $g, $c, $ts, $d, $s, $now)
+            VALUES (@r, @g, @c, @ts, @d, @s, @now)
             ON CONFLICT (receiver, group_key) DO UPDATE SET
               channel = excluded.channel, ts = excluded.ts, dedup_key = excluded.dedup_key,
               alerts_state = excluded.alerts_state, updated_at = excluded.updated_at
             """;
-        cmd.Parameters.AddWithValue("$r", message.Receiver);
-        cmd.Parameters.AddWithValue("$g", message.GroupKey);
-        cmd.Parameters.AddWithValue("$c", message.Channel);
-        cmd.Parameters.AddWithValue("$ts", message.Ts);
-        cmd.Parameters.AddWithValue("$d", message.DedupKey);
-        cmd.Parameters.AddWithValue("$s", alertsState);
-        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@r", message.Receiver);
+        MonitorDatabase.AddParameter(cmd, "@g", message.GroupKey);
+        MonitorDatabase.AddParameter(cmd, "@c", message.Channel);
+        MonitorDatabase.AddParameter(cmd, "@ts", message.Ts);
+        MonitorDatabase.AddParameter(cmd, "@d", message.DedupKey);
+        MonitorDatabase.AddParameter(cmd, "@s", alertsState);
+        MonitorDatabase.AddParameter(cmd, "@now", now.ToUnixTimeMilliseconds());
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     internal async Task<string> GetAlertsStateAsync(string receiver, string groupKey, CancellationToken cancellationToken)
     {
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT alerts_state FROM slack_messages WHERE receiver = $r AND group_key = $g";
-        cmd.Parameters.AddWithValue("$r", receiver);
-        cmd.Parameters.AddWithValue("$g", groupKey);
+        cmd.CommandText = "SELECT alerts_state FROM slack_messages WHERE receiver = @r AND group_key = @g";
+        MonitorDatabase.AddParameter(cmd, "@r", receiver);
+        MonitorDatabase.AddParameter(cmd, "@g", groupKey);
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string ?? "";
     }
 
     internal async Task SaveAlertsStateAsync(string receiver, string groupKey, string alertsState, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "UPDATE slack_messages SET alerts_state = $s, updated_at = $now WHERE receiver = $r AND group_key = $g";
-        cmd.Parameters.AddWithValue("$r", receiver);
-        cmd.Parameters.AddWithValue("$g", groupKey);
-        cmd.Parameters.AddWithValue("$s", alertsState);
-        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        cmd.CommandText = "UPDATE slack_messages SET alerts_state = @s, updated_at = @now WHERE receiver = @r AND group_key = @g";
+        MonitorDatabase.AddParameter(cmd, "@r", receiver);
+        MonitorDatabase.AddParameter(cmd, "@g", groupKey);
+        MonitorDatabase.AddParameter(cmd, "@s", alertsState);
+        MonitorDatabase.AddParameter(cmd, "@now", now.ToUnixTimeMilliseconds());
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -144,11 +144,11 @@ public sealed class SlackMessageStore
 
     internal async Task<Step?> GetStepAsync(string dedupKey, string step, CancellationToken cancellationToken)
     {
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT state, channel, thread_ts, ts FROM slack_deliveries WHERE dedup_key = $d AND step = $s";
-        cmd.Parameters.AddWithValue("$d", dedupKey);
-        cmd.Parameters.AddWithValue("$s", step);
+        cmd.CommandText = "SELECT state, channel, thread_ts, ts FROM slack_deliveries WHERE dedup_key = @d AND step = @s";
+        MonitorDatabase.AddParameter(cmd, "@d", dedupKey);
+        MonitorDatabase.AddParameter(cmd, "@s", step);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false)) return null;
         return new Step(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
@@ -158,37 +158,37 @@ public sealed class SlackMessageStore
     internal async Task MarkSendingAsync(string dedupKey, string step, string channel, string? threadTs, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
             INSERT INTO slack_deliveries (dedup_key, step, state, channel, thread_ts, started_at, updated_at)
-            VALUES ($d, $s, 'sending', $c, $t, $now, $now)
+            VALUES (@d, @s, 'sending', @c, @t, @now, @now)
             ON CONFLICT (dedup_key, step) DO UPDATE SET state = 'sending', channel = excluded.channel,
               thread_ts = excluded.thread_ts, updated_at = excluded.updated_at
             """;
-        cmd.Parameters.AddWithValue("$d", dedupKey);
-        cmd.Parameters.AddWithValue("$s", step);
-        cmd.Parameters.AddWithValue("$c", channel);
-        cmd.Parameters.AddWithValue("$t", (object?)threadTs ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@d", dedupKey);
+        MonitorDatabase.AddParameter(cmd, "@s", step);
+        MonitorDatabase.AddParameter(cmd, "@c", channel);
+        MonitorDatabase.AddParameter(cmd, "@t", (object?)threadTs ?? DBNull.Value);
+        MonitorDatabase.AddParameter(cmd, "@now", now.ToUnixTimeMilliseconds());
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     internal async Task MarkDoneAsync(string dedupKey, string step, string channel, string? ts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.CommandText = """
             INSERT INTO slack_deliveries (dedup_key, step, state, channel, ts, started_at, updated_at)
-            VALUES ($d, $s, 'done', $c, $ts, $now, $now)
+            VALUES (@d, @s, 'done', @c, @ts, @now, @now)
             ON CONFLICT (dedup_key, step) DO UPDATE SET state = 'done', channel = excluded.channel, ts = excluded.ts, updated_at = excluded.updated_at
             """;
-        cmd.Parameters.AddWithValue("$d", dedupKey);
-        cmd.Parameters.AddWithValue("$s", step);
-        cmd.Parameters.AddWithValue("$c", channel);
-        cmd.Parameters.AddWithValue("$ts", (object?)ts ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        MonitorDatabase.AddParameter(cmd, "@d", dedupKey);
+        MonitorDatabase.AddParameter(cmd, "@s", step);
+        MonitorDatabase.AddParameter(cmd, "@c", channel);
+        MonitorDatabase.AddParameter(cmd, "@ts", (object?)ts ?? DBNull.Value);
+        MonitorDatabase.AddParameter(cmd, "@now", now.ToUnixTimeMilliseconds());
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -196,11 +196,11 @@ public sealed class SlackMessageStore
     internal async Task ClearStepAsync(string dedupKey, string step, CancellationToken cancellationToken)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM slack_deliveries WHERE dedup_key = $d AND step = $s AND state = 'sending'";
-        cmd.Parameters.AddWithValue("$d", dedupKey);
-        cmd.Parameters.AddWithValue("$s", step);
+        cmd.CommandText = "DELETE FROM slack_deliveries WHERE dedup_key = @d AND step = @s AND state = 'sending'";
+        MonitorDatabase.AddParameter(cmd, "@d", dedupKey);
+        MonitorDatabase.AddParameter(cmd, "@s", step);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -208,10 +208,10 @@ public sealed class SlackMessageStore
     internal async Task PruneDeliveriesAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
         using var gate = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var c = _db.Open();
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM slack_deliveries WHERE updated_at < $before";
-        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        cmd.CommandText = "DELETE FROM slack_deliveries WHERE updated_at < @before";
+        MonitorDatabase.AddParameter(cmd, "@before", before.ToUnixTimeMilliseconds());
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

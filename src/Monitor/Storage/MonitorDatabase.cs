@@ -1,6 +1,18 @@
+using System.Data;
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
 namespace ExchangeHealth.Monitor.Storage;
+
+/// <summary>Which SQL engine a <see cref="MonitorDatabase"/> runs on.</summary>
+public enum MonitorDatabaseDialect
+{
+    /// <summary>The embedded per-node SQLite file (the default).</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL database shared by several monitor nodes (<c>EXH_MONITOR_POSTGRES</c>).</summary>
+    Postgres,
+}
 
 /// <summary>
 /// The monitor's embedded SQLite database (one file, WAL mode): alert state, silences, the
@@ -16,9 +28,23 @@ namespace ExchangeHealth.Monitor.Storage;
 /// whole seconds: any lock contention stalled a writer for 1 s (measured: 1001-1011 ms for a lock
 /// held 5-50 ms; 154-172 ms with Microsoft.Data.Sqlite's retry instead).
 /// </remarks>
+/// <remarks>
+/// On PostgreSQL (<see cref="MonitorDatabase(DbDataSource, string)"/>) the same stores keep the same
+/// tables: their DDL is written for SQLite and translated by <see cref="EnsureSchema"/>
+/// (<c>INTEGER PRIMARY KEY AUTOINCREMENT</c> becomes an identity column, <c>INTEGER</c>
+/// <c>BIGINT</c>, <c>REAL</c> <c>DOUBLE PRECISION</c>) and run under a transaction-scoped advisory
+/// lock, so nodes starting together create each table once. Statements use <c>@name</c>
+/// parameters (both providers bind them) and <c>ON CONFLICT</c> (both dialects). Writers need no
+/// in-process lock there (<see cref="EnterWriteAsync"/> returns at once): PostgreSQL's row locks decide.
+/// </remarks>
 public sealed class MonitorDatabase
 {
     private static readonly Lazy<bool> Initialized = new(() => { SQLitePCL.Batteries_V2.Init(); return true; });
+
+    /// <summary>Key of the advisory lock held while creating the monitor's tables on PostgreSQL (ASCII <c>EXHMON</c>, then 1).</summary>
+    public const long SchemaLockKey = 0x4558_484D_4F4E_0001;
+
+    private readonly DbDataSource? _dataSource;
 
     /// <summary>Opens (creating when missing) the database at <paramref name="path"/>; its directory is created too.</summary>
     /// <exception cref="SqliteException">The file cannot be opened or is not a SQLite database.</exception>
@@ -36,15 +62,44 @@ public sealed class MonitorDatabase
         cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Full path of the database file.</summary>
+    /// <summary>
+    /// A monitor database on PostgreSQL, over <paramref name="dataSource"/> (e.g. an
+    /// <c>NpgsqlDataSource</c>; the caller keeps and disposes it). Checks that the server answers.
+    /// </summary>
+    /// <param name="dataSource">The connection pool.</param>
+    /// <param name="description">Where it is, without secrets (e.g. <c>postgresql://exh@db:5432/exh</c>); shown as <see cref="Path"/>.</param>
+    /// <exception cref="DbException">The server cannot be reached or refuses the login.</exception>
+    public MonitorDatabase(DbDataSource dataSource, string description)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentException.ThrowIfNullOrEmpty(description);
+        _dataSource = dataSource;
+        Dialect = MonitorDatabaseDialect.Postgres;
+        Path = description;
+        ConnectionString = "";
+        using var c = OpenConnection();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT 1";
+        cmd.ExecuteScalar();
+    }
+
+    /// <summary>The SQL engine.</summary>
+    public MonitorDatabaseDialect Dialect { get; }
+
+    /// <summary>True on PostgreSQL: several monitor nodes share this database.</summary>
+    public bool IsShared => Dialect == MonitorDatabaseDialect.Postgres;
+
+    /// <summary>Full path of the database file (SQLite), or the description of the PostgreSQL database (no password).</summary>
     public string Path { get; }
 
-    /// <summary>The connection string used by <see cref="Open"/>.</summary>
+    /// <summary>The connection string used by <see cref="Open"/> (SQLite); empty on PostgreSQL.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>Opens a new connection with foreign keys on; a busy database is retried every 150 ms (see remarks).</summary>
+    /// <summary>Opens a new SQLite connection with foreign keys on; a busy database is retried every 150 ms (see remarks).</summary>
+    /// <exception cref="InvalidOperationException">This database is on PostgreSQL (use <see cref="OpenConnection"/>).</exception>
     public SqliteConnection Open()
     {
+        if (_dataSource is not null) throw new InvalidOperationException("the monitor database is on PostgreSQL: use OpenConnection()");
         var c = new SqliteConnection(ConnectionString);
         c.Open();
         using var cmd = c.CreateCommand();
@@ -53,18 +108,66 @@ public sealed class MonitorDatabase
         return c;
     }
 
-    /// <summary>Runs idempotent DDL (<c>CREATE TABLE IF NOT EXISTS ...</c>) in one transaction.</summary>
+    /// <summary>Opens a new connection of either dialect (SQLite: as <see cref="Open"/>; PostgreSQL: from the pool).</summary>
+    public DbConnection OpenConnection() => _dataSource is null ? Open() : _dataSource.OpenConnection();
+
+    /// <summary>Asynchronous <see cref="OpenConnection"/>.</summary>
+    public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
+        _dataSource is null ? Open() : await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Runs idempotent DDL (<c>CREATE TABLE IF NOT EXISTS ...</c>, written for SQLite) in one
+    /// transaction; on PostgreSQL translated (see the remarks of the class) and serialized across
+    /// nodes by <c>pg_advisory_xact_lock(</c><see cref="SchemaLockKey"/><c>)</c>.
+    /// </summary>
     public void EnsureSchema(string ddl)
     {
         ArgumentException.ThrowIfNullOrEmpty(ddl);
         using var write = EnterWrite();
-        using var c = Open();
+        using var c = OpenConnection();
         using var tx = c.BeginTransaction();
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = ddl;
+        if (IsShared)
+        {
+            cmd.CommandText = "SELECT pg_advisory_xact_lock(@key)";
+            AddParameter(cmd, "@key", SchemaLockKey);
+            cmd.ExecuteNonQuery();
+            cmd.Parameters.Clear();
+        }
+        cmd.CommandText = IsShared ? TranslateDdl(ddl) : ddl;
         cmd.ExecuteNonQuery();
         tx.Commit();
+    }
+
+    /// <summary>SQLite DDL in PostgreSQL's words (identity column, 64-bit integers, doubles).</summary>
+    internal static string TranslateDdl(string ddl) =>
+        System.Text.RegularExpressions.Regex.Replace(
+            ddl.Replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", StringComparison.Ordinal),
+            @"\b(INTEGER|REAL)\b",
+            m => m.Value == "INTEGER" ? "BIGINT" : "DOUBLE PRECISION");
+
+    /// <summary>
+    /// Adds the parameter <paramref name="name"/> (<c>@name</c>) to <paramref name="command"/>:
+    /// <see cref="DBNull"/> for null, typed as <paramref name="nullType"/> (PostgreSQL must know the
+    /// type of a null parameter), otherwise typed by the value.
+    /// </summary>
+    public static DbParameter AddParameter(DbCommand command, string name, object? value, DbType nullType = DbType.String)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        if (value is null or DBNull)
+        {
+            p.DbType = nullType;
+            p.Value = DBNull.Value;
+        }
+        else
+        {
+            p.Value = value;
+        }
+        command.Parameters.Add(p);
+        return p;
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates = new(StringComparer.Ordinal);
@@ -78,6 +181,7 @@ public sealed class MonitorDatabase
     /// </summary>
     public async Task<IDisposable> EnterWriteAsync(CancellationToken cancellationToken = default)
     {
+        if (IsShared) return NoLock.Instance;
         var gate = WriteGates.GetOrAdd(Path, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         return new WriteLock(gate);
@@ -86,9 +190,19 @@ public sealed class MonitorDatabase
     /// <summary>Synchronous <see cref="EnterWriteAsync"/>.</summary>
     public IDisposable EnterWrite()
     {
+        if (IsShared) return NoLock.Instance;
         var gate = WriteGates.GetOrAdd(Path, _ => new SemaphoreSlim(1, 1));
         gate.Wait();
         return new WriteLock(gate);
+    }
+
+    private sealed class NoLock : IDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public void Dispose()
+        {
+        }
     }
 
     private sealed class WriteLock(SemaphoreSlim gate) : IDisposable
@@ -108,6 +222,7 @@ public sealed class MonitorDatabase
     /// </summary>
     public void ClearPool()
     {
+        if (IsShared) return;
         using var c = new SqliteConnection(ConnectionString);
         SqliteConnection.ClearPool(c);
     }

@@ -5,17 +5,38 @@ using static ExchangeHealth.Alerting.Tests.Notify.Notifications;
 
 namespace ExchangeHealth.Alerting.Tests.Notify;
 
-public sealed class SqliteOutboxTests : IDisposable
+/// <summary>The outbox on a real SQLite file (the default back end).</summary>
+public sealed class SqliteOutboxTests : OutboxContract
 {
     private readonly TempDatabase _db = new();
+
+    protected override ExchangeHealth.Monitor.Storage.MonitorDatabase Database => _db.Database;
+
+    protected override ExchangeHealth.Monitor.Storage.MonitorDatabase Reopen() => _db.Reopen();
+
+    public override void Dispose() => _db.Dispose();
+}
+
+/// <summary>
+/// The outbox's contract, run on every back end (SQLite here; PostgreSQL in Ha/PostgresOutboxTests):
+/// one node's view, so claims behave the same (a node may claim its own entries again).
+/// </summary>
+public abstract class OutboxContract : IDisposable
+{
     private readonly ManualClock _clock = new(T0);
 
-    public void Dispose() => _db.Dispose();
+    /// <summary>The database under test.</summary>
+    protected abstract ExchangeHealth.Monitor.Storage.MonitorDatabase Database { get; }
+
+    /// <summary>The same database opened again, as a restarted monitor would.</summary>
+    protected abstract ExchangeHealth.Monitor.Storage.MonitorDatabase Reopen();
+
+    public abstract void Dispose();
 
     [Fact]
     public async Task Enqueue_SameDedupKeyTwice_StoredOnce()
     {
-        using var outbox = new SqliteOutbox(_db.Database, _clock);
+        using var outbox = new SqliteOutbox(Database, _clock);
         var n = New("slack", "EngineDown", T0);
         int raised = 0;
         outbox.Enqueued += (_, _) => raised++;
@@ -32,7 +53,7 @@ public sealed class SqliteOutboxTests : IDisposable
     [Fact]
     public async Task Payload_RoundTripsEveryField()
     {
-        using var outbox = new SqliteOutbox(_db.Database, _clock);
+        using var outbox = new SqliteOutbox(Database, _clock);
         var a = Firing("LatencyHigh", "ETH-USD", T0.AddTicks(1234567), double.PositiveInfinity);
         var b = Resolved(Firing("LatencyHigh", "BTC-USD", T0.AddMinutes(-10), double.NaN), T0.AddMinutes(-1));
         var c = Firing("LatencyHigh", "SOL-USD", T0, -0.125) with { Annotations = LabelSet.Of("summary", "quote \" and \\ and ünïcode\nline") };
@@ -80,7 +101,7 @@ public sealed class SqliteOutboxTests : IDisposable
     [Fact]
     public async Task ClaimDue_OnlyTheEarliestPendingOfAGroup_InSequenceOrder()
     {
-        using var outbox = new SqliteOutbox(_db.Database, _clock);
+        using var outbox = new SqliteOutbox(Database, _clock);
         var g1 = Enumerable.Range(1, 3).Select(s => New("slack", "A", T0, s) with { Kind = s == 1 ? NotificationKind.New : NotificationKind.Update }).ToList();
         var g2 = New("slack", "B", T0);
         var sameGroupOtherReceiver = New("webhook", "A", T0);
@@ -124,7 +145,7 @@ public sealed class SqliteOutboxTests : IDisposable
     [Fact]
     public async Task MarkOutcomes_UpdateStateAttemptsAndErrors_OnlyWhilePending()
     {
-        using var outbox = new SqliteOutbox(_db.Database, _clock);
+        using var outbox = new SqliteOutbox(Database, _clock);
         await outbox.EnqueueAsync(New("slack", "A", T0));
         var e = Assert.Single(await outbox.ClaimDueAsync(_clock.GetUtcNow(), 10));
 
@@ -146,7 +167,7 @@ public sealed class SqliteOutboxTests : IDisposable
     [Fact]
     public async Task GetLast_IsTheHighestSequenceInAnyState_AndSurvivesReopen()
     {
-        using (var outbox = new SqliteOutbox(_db.Database, _clock))
+        using (var outbox = new SqliteOutbox(Database, _clock))
         {
             Assert.Null(await outbox.GetLastAsync("slack", "{}:{alertname=\"A\"}"));
             await outbox.EnqueueAsync(New("slack", "A", T0, 1));
@@ -157,7 +178,7 @@ public sealed class SqliteOutboxTests : IDisposable
             await outbox.MarkDeliveredAsync(claimed[0].Id, T0);
         }
 
-        using var reopened = new SqliteOutbox(_db.Reopen(), _clock);
+        using var reopened = new SqliteOutbox(Reopen(), _clock);
         var last = await reopened.GetLastAsync("slack", "{}:{alertname=\"A\"}");
         Assert.NotNull(last);
         Assert.Equal(2, last.Sequence);
@@ -172,7 +193,7 @@ public sealed class SqliteOutboxTests : IDisposable
     [Fact]
     public async Task Prune_KeepsPendingAndEachGroupsLastEntry()
     {
-        using var outbox = new SqliteOutbox(_db.Database, _clock);
+        using var outbox = new SqliteOutbox(Database, _clock);
         for (int seq = 1; seq <= 3; seq++) await outbox.EnqueueAsync(New("slack", "A", T0, seq));
         await outbox.EnqueueAsync(New("slack", "B", T0, 1));
         for (int i = 0; i < 3; i++)

@@ -8,17 +8,29 @@ using ExchangeHealth.Monitor.Storage;
 namespace ExchangeHealth.Alerting.Tests.Silences;
 
 /// <summary>The silence store on a real SQLite file, on a manual clock.</summary>
-public sealed class SilenceStoreTests : IDisposable
+public sealed class SilenceStoreTests : SilenceStoreContract
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 3, 0, 0, TimeSpan.Zero);
-    private readonly ManualTimeProvider _time = new(T0);
     private readonly string _dir = Directory.CreateTempSubdirectory("exh-silences-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public override void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private string DbPath => Path.Combine(_dir, "monitor.db");
 
-    private SilenceStore Open() => new(new MonitorDatabase(DbPath), _time);
+    protected override MonitorDatabase OpenDatabase() => new(DbPath);
+}
+
+/// <summary>The silence store's contract on a manual clock, run on every back end (PostgreSQL: Ha/PostgresSilenceStoreTests).</summary>
+public abstract class SilenceStoreContract : IDisposable
+{
+    private protected static readonly DateTimeOffset T0 = new(2026, 11, 21, 3, 0, 0, TimeSpan.Zero);
+    private readonly ManualTimeProvider _time = new(T0);
+
+    /// <summary>The database (a new instance on each call, as a restarted monitor opens it).</summary>
+    protected abstract MonitorDatabase OpenDatabase();
+
+    public abstract void Dispose();
+
+    private SilenceStore Open() => new(OpenDatabase(), _time);
 
     private static SilenceMatcher Eq(string name, string value) => new(name, value, IsRegex: false);
 
