@@ -223,6 +223,7 @@ public sealed class PlatformSupervisor : IPlatform
     }
 
     /// <inheritdoc/>
+    /// <remarks>For <see cref="ComponentSignal.Stop"/> and <see cref="ComponentSignal.Continue"/> it returns once <c>/proc/PID/stat</c> shows the process stopped / no longer stopped (at most 2 s).</remarks>
     public async Task SignalAsync(string component, ComponentSignal signal, CancellationToken cancellationToken = default)
     {
         var c = Get(component);
@@ -243,6 +244,13 @@ public sealed class PlatformSupervisor : IPlatform
             else if (signal == ComponentSignal.Continue && c.State == ComponentState.Frozen) c.State = ComponentState.Running;
         }
         if (signal == ComponentSignal.Kill) await WaitForExitAsync(c, pid, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        // Delivery is asynchronous: wait (up to 2 s) until the kernel shows the process stopped or running again.
+        for (int i = 0; i < 100 && signal is ComponentSignal.Stop or ComponentSignal.Continue; i++)
+        {
+            char? state = Posix.StateLetter(pid);
+            if (state is null || (signal == ComponentSignal.Stop) == (state is 'T' or 't')) break;
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
         WriteManifest();
     }
 

@@ -26,6 +26,19 @@ internal static class Posix
         catch (UnauthorizedAccessException) { return false; }
     }
 
+    /// <summary>The state letter of <c>/proc/PID/stat</c> (<c>R</c>, <c>S</c>, <c>T</c> stopped, <c>Z</c>...), or null when the process is gone.</summary>
+    public static char? StateLetter(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length ? stat[close + 2] : null;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
     /// <summary>The process's command line (<c>/proc/PID/cmdline</c>), or empty when it is gone.</summary>
     public static IReadOnlyList<string> CommandLine(int pid)
     {
