@@ -86,13 +86,18 @@ internal sealed class UpDemo(UpSession session, TextWriter output)
         await WaitAsync("the incident", TimeSpan.FromSeconds(20), async () =>
         {
             using var list = await session.MonitorAsync(HttpMethod.Get, "api/v1/incidents?status=open", null, ct).ConfigureAwait(false);
-            foreach (var i in list.RootElement.GetProperty("incidents").EnumerateArray())
-            {
-                if (i.GetProperty("createdAt").GetDateTimeOffset() < injectedAt.AddSeconds(-1)) continue;
-                id = i.GetProperty("id").GetInt64();
-                return $"INCIDENT #{id} opened: {i.GetProperty("title").GetString()} ({i.GetProperty("severity").GetString()}, {i.GetProperty("status").GetString()})";
-            }
-            return null;
+            // The incident of the MatcherStalled group (its group key names the alert); the SLO burn
+            // pages the stall also causes open their own incidents, listed as well.
+            var fresh = list.RootElement.GetProperty("incidents").EnumerateArray()
+                .Where(i => i.GetProperty("createdAt").GetDateTimeOffset() >= injectedAt.AddSeconds(-1)).ToList();
+            var stalled = fresh.FirstOrDefault(i => (i.GetProperty("groupKey").GetString() ?? "").Contains(Alert, StringComparison.Ordinal)
+                || (i.GetProperty("title").GetString() ?? "").StartsWith(Alert, StringComparison.Ordinal));
+            if (stalled.ValueKind != JsonValueKind.Object) return null;
+            id = stalled.GetProperty("id").GetInt64();
+            string others = string.Join("; ", fresh.Where(i => i.GetProperty("id").GetInt64() != id)
+                .Select(i => $"#{i.GetProperty("id").GetInt64()} {i.GetProperty("title").GetString()}"));
+            return $"INCIDENT #{id} opened: {stalled.GetProperty("title").GetString()} ({stalled.GetProperty("severity").GetString()}, {stalled.GetProperty("status").GetString()})"
+                + (others.Length == 0 ? "" : $"\n           the stall's other pages opened incidents too: {others}");
         }, ct).ConfigureAwait(false);
 
         await Guard("acknowledge", async () =>

@@ -108,6 +108,35 @@ public sealed class PlatformSupervisorTests(PlatformFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task The_order_flow_is_reported_and_restarted_when_it_exits()
+    {
+        int before = P.PidOf(ComponentNames.Load)!.Value;
+        var exited = new TaskCompletionSource<ComponentExitedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnExit(object? sender, ComponentExitedEventArgs e)
+        {
+            if (e.Component == ComponentNames.Load) exited.TrySetResult(e);
+        }
+        P.ComponentExited += OnExit;
+        try
+        {
+            await P.SignalAsync(ComponentNames.Load, ComponentSignal.Kill);
+            var e = await exited.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(before, e.Pid);
+            Assert.False(e.Expected);
+        }
+        finally
+        {
+            P.ComponentExited -= OnExit;
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (P.PidOf(ComponentNames.Load) is null && DateTime.UtcNow < deadline) await Task.Delay(100);
+        int after = Assert.IsType<int>(P.PidOf(ComponentNames.Load));
+        Assert.NotEqual(before, after);
+        Assert.Contains($"load (pid {before}) exited unexpectedly", fixture.Progress.ToString(), StringComparison.Ordinal);
+        Assert.Contains("load restarted", fixture.Progress.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unknown_components_are_refused()
     {
         Assert.Throws<ArgumentException>(() => P.PidOf("nope"));
