@@ -239,7 +239,7 @@ internal static class UpCommand
         }
     }
 
-    private static Table StatusTable(UpStatus s)
+    private static Rows StatusTable(UpStatus s)
     {
         var table = new Table().Border(TableBorder.Rounded).Title($"exh up  {s.At:HH:mm:ss}");
         table.AddColumns("component", "state", "pid");
@@ -248,8 +248,7 @@ internal static class UpCommand
             string color = c.State switch { ComponentState.Running => "green", ComponentState.Frozen => "blue", ComponentState.Starting => "yellow", _ => "red" };
             table.AddRow(Markup.Escape(c.Name), $"[{color}]{c.State}[/]", c.Pid?.ToString(CultureInfo.InvariantCulture) ?? "-");
         }
-        table.Caption(Markup.Escape(s.Summary()));
-        return table;
+        return new Rows([table, .. s.SummaryLines().Select(l => new Text(l))]);
     }
 }
 
@@ -260,6 +259,16 @@ internal sealed record UpStatus(
     double? DurableSequence, double? OrdersPerSecond, int TargetsUp, int Targets,
     int Pending, int Firing, int? OpenIncidents, string LastNotification, string? Problem)
 {
+    public IEnumerable<string> SummaryLines()
+    {
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"engine      durable sequence {(DurableSequence is { } q ? q.ToString("0", CultureInfo.InvariantCulture) : "?")}, {(OrdersPerSecond is { } r ? r.ToString("0.#", CultureInfo.InvariantCulture) : "?")} orders/s");
+        yield return string.Create(CultureInfo.InvariantCulture, $"prometheus  targets up {TargetsUp}/{Targets}");
+        yield return string.Create(CultureInfo.InvariantCulture, $"monitor     alerts pending {Pending}, firing {Firing}; incidents open {(OpenIncidents?.ToString(CultureInfo.InvariantCulture) ?? "?")}");
+        yield return $"            last notification {LastNotification}";
+        if (Problem is not null) yield return "problem     " + Problem;
+    }
+
     public string Summary() =>
         string.Create(CultureInfo.InvariantCulture,
             $"engine seq {(DurableSequence is { } q ? q.ToString("0", CultureInfo.InvariantCulture) : "?")}, {(OrdersPerSecond is { } r ? r.ToString("0.#", CultureInfo.InvariantCulture) : "?")} orders/s | targets up {TargetsUp}/{Targets} | alerts pending {Pending}, firing {Firing} | incidents open {(OpenIncidents?.ToString(CultureInfo.InvariantCulture) ?? "?")} | last notification {LastNotification}")
