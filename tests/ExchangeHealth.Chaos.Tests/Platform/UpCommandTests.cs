@@ -25,7 +25,7 @@ public sealed partial class UpCommandTests
             using var process = Process.Start(psi)!;
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
             try { await process.WaitForExitAsync(timeout.Token); }
             catch (OperationCanceledException)
             {
