@@ -62,6 +62,18 @@ public sealed partial class UpCommandTests
         }
     }
 
+    [Theory]
+    [InlineData("--rate", "0")]
+    [InlineData("--for", "0s")]
+    [InlineData("--for", "soon")]
+    [InlineData("--replay", "/nonexistent/orderflow.csv")]
+    public void Bad_options_exit_2_before_anything_starts(string option, string value)
+    {
+        string data = Path.Combine(Path.GetTempPath(), "exh-up-bad-" + Guid.NewGuid().ToString("N")[..10]);
+        Assert.Equal(2, ExchangeHealth.Cli.Program.Main(["up", "--data", data, "--ports-auto", option, value]));
+        Assert.False(Directory.Exists(data)); // nothing was started or written
+    }
+
     [GeneratedRegex(@"targets up [1-3]/3")]
     private static partial Regex TargetsUp();
 
