@@ -168,10 +168,26 @@ public sealed class PlatformDisposalTests
             var manifest = PlatformManifest.TryRead(Path.Combine(data, PlatformSupervisor.ManifestFileName));
             Assert.NotNull(manifest);
             Assert.All(manifest.Components, c => Assert.Null(c.Pid));
+
+            // The same data directory starts again, and the engine recovers the journal it had written.
+            string stopped = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(platform.LogOf(ComponentNames.Engine)), @"stopped at sequence (\d+)").Groups[1].Value;
+            Assert.NotEqual("", stopped);
+            await using var again = await PlatformSupervisor.StartAsync(PlatformFixture.Options(data, OrderFlow.None));
+            Assert.Equal(ComponentState.Running, again.StateOf(ComponentNames.Engine));
+            Assert.Contains($"recovered {Path.Combine(data, "engine")} to sequence {stopped} ", File.ReadAllText(again.LogOf(ComponentNames.Engine)), StringComparison.Ordinal);
         }
         finally
         {
             try { Directory.Delete(data, recursive: true); } catch (IOException) { }
         }
+    }
+
+    [Fact]
+    public void A_manifest_PID_counts_only_while_it_runs_the_recorded_command()
+    {
+        var self = File.ReadAllText($"/proc/{Environment.ProcessId}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(PlatformManifest.IsSameProcess(Environment.ProcessId, self));
+        Assert.False(PlatformManifest.IsSameProcess(Environment.ProcessId, ["/usr/bin/prometheus", "--config.file=/x"])); // a reused PID
+        Assert.False(PlatformManifest.IsSameProcess(int.MaxValue - 1, self)); // gone
     }
 }
