@@ -92,7 +92,7 @@ public sealed class PlatformSupervisor : IPlatform
     /// <exception cref="InvalidOperationException">
     /// <c>up.json</c> names live processes of a previous run (the message names them and how to stop
     /// them); a component exited before it was ready (the message holds the end of its log); the
-    /// repository root is not found.
+    /// repository root is not found; a fixed (non-zero) port is in use (the message names it and says how to find its owner).
     /// </exception>
     /// <exception cref="TimeoutException">A component was not ready in time (the message holds the end of its log).</exception>
     /// <exception cref="ArgumentException">Bad options (monitor nodes not 1 or 2, replay without a file, rate not positive).</exception>
@@ -118,6 +118,21 @@ public sealed class PlatformSupervisor : IPlatform
         RefuseWhenRunning(data);
 
         var ports = options.Ports;
+        var fixedPorts = new List<(int Port, string What)>
+        {
+            (ports.EngineTcp, "engine order entry"), (ports.EngineHttp, "engine HTTP"), (ports.Prometheus, "Prometheus"),
+            (ports.Monitor, "monitor API"), (ports.Canary, "canary"),
+        };
+        if (options.MonitorNodes == 2) fixedPorts.Add((ports.Monitor2, "second monitor API"));
+        foreach (var (port, what) in fixedPorts.Where(p => p.Port != 0))
+        {
+            if (!IsFree(port))
+            {
+                throw new InvalidOperationException(
+                    $"port {port} ({what}) on 127.0.0.1 is in use: another 'exh up', a system Prometheus or another program listens there "
+                    + $"(see: ss -ltnp 'sport = :{port}'). Stop it, or pick free ports (exh up --ports-auto).");
+            }
+        }
         int Pick(int port) => port == 0 ? LoopbackPort.Free() : port;
         ports = new PlatformPorts(Pick(ports.EngineTcp), Pick(ports.EngineHttp), Pick(ports.Prometheus), Pick(ports.Monitor), Pick(ports.Canary),
             options.MonitorNodes == 2 ? Pick(ports.Monitor2) : ports.Monitor2);
@@ -635,6 +650,20 @@ public sealed class PlatformSupervisor : IPlatform
         }
         catch (IOException) { return ""; }
         catch (UnauthorizedAccessException) { return ""; }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     private static Uri LocalUri(int port) => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/"));

@@ -144,8 +144,8 @@ public sealed class PlatformSupervisorTests(PlatformFixture fixture) : IClassFix
     }
 }
 
-/// <summary>Disposal stops every child by PID, in reverse order, and the manifest then names no PID.</summary>
-public sealed class PlatformDisposalTests
+/// <summary>Platform lifecycle without a shared platform: disposal stops every child by PID in reverse order, a restart on the same data directory, refusals before anything starts.</summary>
+public sealed class PlatformLifecycleTests
 {
     [Fact]
     public async Task Dispose_stops_every_child_and_a_new_start_is_then_allowed()
@@ -175,6 +175,27 @@ public sealed class PlatformDisposalTests
             await using var again = await PlatformSupervisor.StartAsync(PlatformFixture.Options(data, OrderFlow.None));
             Assert.Equal(ComponentState.Running, again.StateOf(ComponentNames.Engine));
             Assert.Contains($"recovered {Path.Combine(data, "engine")} to sequence {stopped} ", File.ReadAllText(again.LogOf(ComponentNames.Engine)), StringComparison.Ordinal);
+        }
+        finally
+        {
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_taken_fixed_port_is_named_before_anything_starts()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        string data = Path.Combine(Path.GetTempPath(), "exh-up-port-" + Guid.NewGuid().ToString("N")[..10]);
+        try
+        {
+            var options = PlatformFixture.Options(data, OrderFlow.None) with { Ports = PlatformPorts.Auto with { EngineHttp = port } };
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => PlatformSupervisor.StartAsync(options));
+            Assert.Contains($"port {port} (engine HTTP)", e.Message, StringComparison.Ordinal);
+            Assert.Contains("--ports-auto", e.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(data, PlatformSupervisor.ManifestFileName))); // nothing was started
         }
         finally
         {
