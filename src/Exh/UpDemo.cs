@@ -12,12 +12,14 @@ namespace ExchangeHealth.Cli;
 /// config/alertmanager.yml pages at once); pending, firing, the page in the outbox, the incident;
 /// acknowledge through the API; clear the fault; the alert resolves, the incident becomes
 /// mitigated; resolve it through the API; the post-incident report's paths. Every step has a
-/// budget; a step that does not happen in it aborts the demo (exit code 1) with what was seen.
+/// budget, and the whole demo at most 3 minutes; a step that does not happen in time aborts the demo
+/// (exit code 1) with what was seen.
 /// </summary>
 internal sealed class UpDemo(UpSession session, TextWriter output)
 {
     private const string Alert = "MatcherStalled";
     private const string By = "exh-up-demo";
+    private static readonly TimeSpan _overall = TimeSpan.FromMinutes(3);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -163,6 +165,8 @@ internal sealed class UpDemo(UpSession session, TextWriter output)
             }
             if (started.Elapsed > budget)
                 throw new DemoStepFailed($"step '{what}' did not happen within {budget.TotalSeconds:0} s" + (lastProblem is null ? "" : $" (last error: {lastProblem})"));
+            if (_clock.Elapsed > _overall)
+                throw new DemoStepFailed($"the demo ran over its {_overall.TotalMinutes:0} minutes while waiting for '{what}'" + (lastProblem is null ? "" : $" (last error: {lastProblem})"));
             await Task.Delay(250, ct).ConfigureAwait(false);
         }
     }
