@@ -541,13 +541,15 @@ public sealed class EngineService : IAsyncDisposable, IEngineGaugeSource
         {
             while (true)
             {
-                Heartbeat();
+                // A stalled matcher does not beat: the heartbeat (exh_engine_heartbeat_timestamp_seconds,
+                // MatcherStalled's input) stops for the fault's duration, as docs/engine-service.md says.
                 var stall = Faults.TakeMatcherStall();
                 if (stall > TimeSpan.Zero)
                 {
                     Thread.Sleep(stall < TimeSpan.FromMilliseconds(50) ? stall : TimeSpan.FromMilliseconds(50));
                     continue;
                 }
+                Heartbeat();
                 long available = Volatile.Read(ref _journaled.Value);
                 if (available < next)
                 {

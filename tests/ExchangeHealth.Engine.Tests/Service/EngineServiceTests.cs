@@ -139,6 +139,22 @@ public sealed class EngineServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task MatcherStall_StopsTheHeartbeat_UntilItEnds()
+    {
+        await using var service = Start();
+        var gauges = (IEngineGaugeSource)service;
+        service.Faults.Inject(FaultKind.MatcherStall, TimeSpan.FromSeconds(30));
+        await Task.Delay(100); // let the matcher enter the stall
+        double during = gauges.HeartbeatUnixSeconds;
+        await Task.Delay(600); // an idle or busy matcher beats at least every few ms; a stalled one must not
+        Assert.Equal(during, gauges.HeartbeatUnixSeconds);
+        service.Faults.Clear(FaultKind.MatcherStall);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (gauges.HeartbeatUnixSeconds == during && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.True(gauges.HeartbeatUnixSeconds > during, "the heartbeat did not resume after the stall");
+    }
+
+    [Fact]
     public async Task Submit_RingFull_ReturnsOverloadAndCountsIt()
     {
         await using var service = Start(ring: 16);
