@@ -54,13 +54,14 @@ public sealed record LedgerOrder(ulong ClOrdId, long AccountId, int Session, ush
 /// <summary>The ledger's counts.</summary>
 /// <param name="Sent">Distinct new orders sent.</param>
 /// <param name="Acknowledged">Orders the engine acknowledged as journaled (accepted, plus resends answered as duplicates of a journaled original).</param>
+/// <param name="AcceptedBefore">Of <paramref name="Acknowledged"/>: resends answered <c>duplicate_client_order_id</c> (the original was journaled, its acknowledgement lost with the old session).</param>
 /// <param name="Rejected">Orders rejected.</param>
 /// <param name="RejectedByReason">Rejections by reason name (<c>internal</c>, <c>overload</c>, ...).</param>
 /// <param name="Pending">Orders without an answer yet (while running) or never answered (after stop).</param>
 /// <param name="Resends">Resends of unanswered orders after reconnects.</param>
 /// <param name="Connects">Successful logons (the first ones plus reconnects).</param>
 /// <param name="ConnectFailures">Failed connection or logon attempts.</param>
-public sealed record OrderLedgerCounts(long Sent, long Acknowledged, long Rejected, IReadOnlyDictionary<string, long> RejectedByReason,
+public sealed record OrderLedgerCounts(long Sent, long Acknowledged, long AcceptedBefore, long Rejected, IReadOnlyDictionary<string, long> RejectedByReason,
     long Pending, long Resends, long Connects, long ConnectFailures);
 
 /// <summary>Settings of an <see cref="OrderLedger"/>.</summary>
@@ -201,13 +202,17 @@ public sealed class OrderLedger : IAsyncDisposable
     {
         get
         {
-            long sent = 0, acked = 0, rejected = 0, pending = 0;
+            long sent = 0, acked = 0, before = 0, rejected = 0, pending = 0;
             var reasons = new SortedDictionary<string, long>(StringComparer.Ordinal);
             foreach (var entry in _orders.Values)
             {
                 var o = entry.Snapshot();
                 sent++;
-                if (o.IsAcknowledged) acked++;
+                if (o.IsAcknowledged)
+                {
+                    acked++;
+                    if (o.Outcome == LedgerOutcome.AcceptedBefore) before++;
+                }
                 else if (o.Outcome == LedgerOutcome.Rejected)
                 {
                     rejected++;
@@ -216,7 +221,7 @@ public sealed class OrderLedger : IAsyncDisposable
                 }
                 else pending++;
             }
-            return new OrderLedgerCounts(sent, acked, rejected, reasons, pending, Interlocked.Read(ref _resends),
+            return new OrderLedgerCounts(sent, acked, before, rejected, reasons, pending, Interlocked.Read(ref _resends),
                 Interlocked.Read(ref _connects), Interlocked.Read(ref _connectFailures));
         }
     }

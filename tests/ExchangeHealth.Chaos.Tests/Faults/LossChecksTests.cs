@@ -38,7 +38,7 @@ public sealed class LossChecksTests(ITestOutputHelper output) : IDisposable
                 $"the ledger did not resume after the restart: {ledger.LastError}");
             await ledger.StopAsync();
             var counts = ledger.Counts;
-            output.WriteLine($"sent {counts.Sent}, acknowledged {counts.Acknowledged}, rejected {counts.Rejected} ({string.Join(", ", counts.RejectedByReason.Select(r => $"{r.Key} {r.Value}"))}), unanswered {counts.Pending}, resends {counts.Resends}, logons {counts.Connects}");
+            output.WriteLine($"sent {counts.Sent}, acknowledged {counts.Acknowledged}, rejected {counts.Rejected} ({string.Join(", ", counts.RejectedByReason.Select(r => $"{r.Key} {r.Value}"))}), unanswered {counts.Pending}, resends {counts.Resends} ({counts.AcceptedBefore} answered as already journaled), logons {counts.Connects}");
             Assert.True(counts.Connects >= 4, $"two sessions should have logged on twice each, saw {counts.Connects}");
             Assert.Equal(0, counts.Pending); // every order, also those in flight at the kill, got an answer after the resend
             Assert.Equal(counts.Sent, counts.Acknowledged + counts.Rejected);
