@@ -24,6 +24,15 @@ public sealed record LossCheckResult(string Name, bool Passed, IReadOnlyDictiona
 /// </summary>
 public static class LossChecks
 {
+    /// <summary>The check of <see cref="AcknowledgedOrdersDurable(IEnumerable{LedgerOrder}, string)"/> on a ledger's orders (stop the ledger first for a final answer).</summary>
+    /// <param name="ledger">The ledger.</param>
+    /// <param name="engineDataDirectory">The engine's data directory.</param>
+    public static LossCheckResult AcknowledgedOrdersDurable(OrderLedger ledger, string engineDataDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        return AcknowledgedOrdersDurable(ledger.Orders, engineDataDirectory);
+    }
+
     /// <summary>
     /// Every order the ledger saw acknowledged is in the journal: an <see cref="LedgerOutcome.Accepted"/>
     /// order as the new order at the sequence its acknowledgement named, an

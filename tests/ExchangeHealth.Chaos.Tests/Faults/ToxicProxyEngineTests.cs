@@ -83,8 +83,11 @@ public sealed class ToxicProxyEngineTests(ITestOutputHelper output) : IAsyncLife
         Assert.True(counts.Connects >= 6, $"resets every 400 ms for 2.5 s should force reconnects; saw {counts.Connects} logons");
         Assert.True(stats.ConnectionsReset >= 4);
         Assert.Equal(0, counts.Pending);
+        // The ledger logged out: the logout's half-closes pass through and every proxied connection ends.
+        for (int i = 0; i < 100 && _proxy.Stats.ActiveConnections > 0; i++) await Task.Delay(50);
+        Assert.Equal(0, _proxy.Stats.ActiveConnections);
 
-        var durable = LossChecks.AcknowledgedOrdersDurable(ledger.Orders, Data);
+        var durable = LossChecks.AcknowledgedOrdersDurable(ledger, Data);
         var gapless = LossChecks.GaplessSequence(Data);
         var token = EngineCredentials.Load(Path.Combine(Data, EngineCredentials.FileName)).AdminToken;
         var hash = await LossChecks.StateHashMatchesReplayAsync(Data, _engine.HttpAddress, token);
