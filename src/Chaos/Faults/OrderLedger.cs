@@ -18,7 +18,7 @@ public enum LedgerOutcome
     /// <summary>Acknowledged (accepted, or filled at once): the engine journaled it at <see cref="LedgerOrder.Sequence"/> before answering.</summary>
     Accepted,
 
-    /// <summary>A resend answered <c>duplicate_client_order_id</c>: the engine had journaled the original (its acknowledgement was lost with the old session).</summary>
+    /// <summary>A resend answered <c>duplicate_client_order_id</c> (or <c>duplicate_order_id</c>): the engine had journaled the original (its acknowledgement was lost with the old session).</summary>
     AcceptedBefore,
 
     /// <summary>Rejected (<see cref="LedgerOrder.Reason"/> says why; sequence 0 when it was refused before the journal, e.g. <c>internal</c> on a full disk).</summary>
@@ -298,8 +298,8 @@ public sealed class OrderLedger : IAsyncDisposable
                     // Resend what the previous session had no answer for (idempotent by client order id).
                     foreach (var request in unanswered)
                     {
+                        if (_orders.TryGetValue(request.ClOrdId, out var e)) e.Resent(client.AccountId); // before its answer can arrive
                         client.EnqueueResend(request);
-                        if (_orders.TryGetValue(request.ClOrdId, out var e)) e.Resent(client.AccountId);
                         Interlocked.Increment(ref _resends);
                     }
                     if (unanswered.Length > 0) client.Flush();
@@ -369,7 +369,10 @@ public sealed class OrderLedger : IAsyncDisposable
         if (request.Type != MessageType.NewOrder || !_orders.TryGetValue(request.ClOrdId, out var entry)) return;
         if (report.Type == ReportType.Rejected)
         {
-            if (report.RejectReason == RejectReason.DuplicateClientOrderId) entry.Answer(LedgerOutcome.AcceptedBefore, 0, null);
+            // A resend of an order the engine journaled: duplicate_client_order_id (in the id window)
+            // or duplicate_order_id (older, still resting). A first send is never a duplicate (ids are unique).
+            if (report.RejectReason is RejectReason.DuplicateClientOrderId or RejectReason.DuplicateOrderId && entry.Snapshot().Sends > 1)
+                entry.Answer(LedgerOutcome.AcceptedBefore, 0, null);
             else entry.Answer(LedgerOutcome.Rejected, report.Sequence.Value, report.RejectReason.Name());
         }
         else entry.Answer(LedgerOutcome.Accepted, report.Sequence.Value, null);

@@ -15,13 +15,14 @@ namespace ExchangeHealth.Chaos.Faults;
 public sealed partial class StressNg : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly StringBuilder _output;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private StressNg(Process process, TimeProvider time, IReadOnlyList<string> arguments)
+    private StressNg(Process process, StringBuilder output, TimeProvider time, IReadOnlyList<string> arguments)
     {
         _process = process;
+        _output = output;
         _time = time;
         Arguments = arguments;
         StartedAt = time.GetUtcNow();
@@ -93,11 +94,11 @@ public sealed partial class StressNg : IAsyncDisposable
         foreach (string a in arguments) psi.ArgumentList.Add(a);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var time = timeProvider ?? TimeProvider.System;
-        StressNg? stress = null;
-        process.OutputDataReceived += (_, e) => stress?.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => stress?.Append(e.Data);
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         if (!process.Start()) throw new InvalidOperationException($"could not start {executable}");
-        stress = new StressNg(process, time, arguments);
+        var stress = new StressNg(process, output, time, arguments);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _ = stress.WatchAsync();
@@ -138,10 +139,10 @@ public sealed partial class StressNg : IAsyncDisposable
         _exited.TrySetResult();
     }
 
-    private void Append(string? line)
+    private static void Append(StringBuilder output, string? line)
     {
         if (line is null) return;
-        lock (_output) _output.AppendLine(line);
+        lock (output) output.AppendLine(line);
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
