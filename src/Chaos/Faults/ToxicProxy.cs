@@ -42,7 +42,7 @@ public sealed class ToxicProxy : IAsyncDisposable
     private volatile bool _down;
     private long _nextConnectionId;
     private int _seed;
-    internal long ConnectionsAccepted, ConnectionsRefused, ConnectionsReset, BytesUpstream, BytesDownstream, BytesDropped;
+    internal long ConnectionsAccepted, ConnectionsRefused, ConnectionsReset, BytesUpstream, BytesDownstream, BytesDropped, Writes;
 
     private ToxicProxy(EndPoint upstream, TimeProvider time, int? seed)
     {
@@ -468,6 +468,7 @@ public sealed class ToxicProxy : IAsyncDisposable
                 while (sent < piece)
                     sent += await destination.SendAsync(chunk.Buffer.AsMemory(offset + sent, piece - sent), SocketFlags.None, token).ConfigureAwait(false);
                 offset += piece;
+                Interlocked.Increment(ref proxy.Writes);
                 if (direction == ToxicDirection.Upstream) Interlocked.Add(ref proxy.BytesUpstream, piece);
                 else Interlocked.Add(ref proxy.BytesDownstream, piece);
                 if (slicer is { DelayMicroseconds: > 0 } && offset < chunk.Length)

@@ -49,13 +49,14 @@ public sealed class ToxicProxyTests : IAsyncLifetime
     {
         using var client = await ConnectAsync(_proxy.EndPoint);
         var baseline = await RoundTripAsync(client);
-        _proxy.AddToxic(new LatencyToxic { Name = "down", LatencyMs = 150, Direction = ToxicDirection.Downstream });
-        _proxy.AddToxic(new LatencyToxic { Name = "up", LatencyMs = 100, Direction = ToxicDirection.Upstream });
+        _proxy.AddToxic(new LatencyToxic { Name = "down", LatencyMs = 400, Direction = ToxicDirection.Downstream });
+        _proxy.AddToxic(new LatencyToxic { Name = "up", LatencyMs = 300, Direction = ToxicDirection.Upstream });
         var slow = await RoundTripAsync(client);
-        Assert.True(slow >= TimeSpan.FromMilliseconds(250), $"round trip with 100 + 150 ms latency took {slow.TotalMilliseconds:0} ms");
+        Assert.True(slow >= TimeSpan.FromMilliseconds(700), $"round trip with 300 + 400 ms latency took {slow.TotalMilliseconds:0} ms");
         Assert.True(_proxy.RemoveToxic("down") && _proxy.RemoveToxic("up"));
         var after = await RoundTripAsync(client);
-        Assert.True(after < TimeSpan.FromMilliseconds(200), $"after removing the toxics a round trip took {after.TotalMilliseconds:0} ms (baseline {baseline.TotalMilliseconds:0} ms)");
+        // Generous: the 2 cores are shared with other suites; it only has to be clearly below 700 ms.
+        Assert.True(after < TimeSpan.FromMilliseconds(500), $"after removing the toxics a round trip took {after.TotalMilliseconds:0} ms (baseline {baseline.TotalMilliseconds:0} ms)");
     }
 
     [Fact]
@@ -127,7 +128,10 @@ public sealed class ToxicProxyTests : IAsyncLifetime
             received.Write(buffer, 0, n);
         }
         Assert.True(data.AsSpan().SequenceEqual(received.ToArray()), "the sliced bytes differ from the bytes sent");
-        Assert.True(reads >= 10, $"4000 bytes sliced into ~100-byte pieces arrived in only {reads} reads (largest {largest})");
+        // The proxy wrote ~100-byte pieces (at least 4000 / 120); the client saw more than one of them
+        // (a starved reader may find several pieces in its socket buffer at once, so no tighter bound).
+        Assert.True(Interlocked.Read(ref _proxy.Writes) >= 4000 / 120 + 1 + 1, $"the proxy wrote {_proxy.Writes} times (4000 bytes echoed, sliced downstream)");
+        Assert.True(reads >= 2, $"4000 bytes sliced into ~100-byte pieces arrived in only {reads} read(s) (largest {largest})");
     }
 
     [Fact]
