@@ -37,17 +37,18 @@ public static class LossChecks
     /// Every order the ledger saw acknowledged is in the journal: an <see cref="LedgerOutcome.Accepted"/>
     /// order as the new order at the sequence its acknowledgement named, an
     /// <see cref="LedgerOutcome.AcceptedBefore"/> order (a resend answered as a duplicate) as a new
-    /// order with its order id at any sequence.
+    /// order with its order id at any sequence. It also fails when an acknowledged order was journaled
+    /// as a new order more than once (a resend after a reconnect executed twice).
     /// </summary>
     /// <param name="orders">The ledger's orders (<see cref="OrderLedger.Orders"/>).</param>
     /// <param name="engineDataDirectory">The engine's data directory (its <c>journal/</c> is read).</param>
-    /// <returns>Passed when none is missing; counts <c>acknowledged</c>, <c>found</c>, <c>missing</c>, <c>journal_records</c>.</returns>
+    /// <returns>Passed when none is missing or doubled; counts <c>acknowledged</c>, <c>found</c>, <c>missing</c>, <c>journaled_twice</c>, <c>journal_records</c>.</returns>
     public static LossCheckResult AcknowledgedOrdersDurable(IEnumerable<LedgerOrder> orders, string engineDataDirectory)
     {
         ArgumentNullException.ThrowIfNull(orders);
         const string name = "acknowledged_orders_durable";
         var bySequence = new Dictionary<long, long>();
-        var byOrderId = new HashSet<long>();
+        var byOrderId = new Dictionary<long, int>(); // order id -> times journaled as a new order
         JournalScanResult scan;
         try
         {
@@ -55,7 +56,7 @@ public static class LossChecks
             {
                 if (c.Type != CommandType.NewOrder) return;
                 bySequence[c.Sequence.Value] = c.OrderId;
-                byOrderId.Add(c.OrderId);
+                byOrderId[c.OrderId] = byOrderId.GetValueOrDefault(c.OrderId) + 1;
             }, repairTornTail: false);
         }
         catch (Exception e) when (e is JournalCorruptException or IOException)
@@ -63,7 +64,7 @@ public static class LossChecks
             return new LossCheckResult(name, false, Counts(("acknowledged", orders.Count(o => o.IsAcknowledged))),
                 $"the journal in {engineDataDirectory} cannot be read: {e.Message}");
         }
-        long acknowledged = 0, found = 0;
+        long acknowledged = 0, found = 0, twice = 0;
         var missing = new List<string>();
         foreach (var order in orders)
         {
@@ -71,17 +72,22 @@ public static class LossChecks
             acknowledged++;
             bool ok = order.Outcome == LedgerOutcome.Accepted && order.Sequence > 0
                 ? bySequence.TryGetValue(order.Sequence, out long id) && id == order.OrderId
-                : byOrderId.Contains(order.OrderId);
+                : byOrderId.ContainsKey(order.OrderId);
             if (ok) found++;
             else if (missing.Count < 5) missing.Add(order.Sequence > 0 ? $"{order.OrderId} (sequence {order.Sequence})" : $"{order.OrderId}");
+            if (byOrderId.GetValueOrDefault(order.OrderId) > 1) twice++;
         }
         long missingCount = acknowledged - found;
-        var counts = Counts(("acknowledged", acknowledged), ("found", found), ("missing", missingCount), ("journal_records", scan.RecordsRead));
-        return missingCount == 0
-            ? new LossCheckResult(name, true, counts, string.Create(CultureInfo.InvariantCulture,
-                $"all {acknowledged} acknowledged orders are in the journal (sequences {scan.FirstSequence}..{scan.LastSequence}, {scan.RecordsRead} records)."))
-            : new LossCheckResult(name, false, counts, string.Create(CultureInfo.InvariantCulture,
+        var counts = Counts(("acknowledged", acknowledged), ("found", found), ("missing", missingCount), ("journaled_twice", twice),
+            ("journal_records", scan.RecordsRead));
+        if (missingCount > 0)
+            return new LossCheckResult(name, false, counts, string.Create(CultureInfo.InvariantCulture,
                 $"{missingCount} of {acknowledged} acknowledged orders are not in the journal at their acknowledged sequence, e.g. order {string.Join(", ", missing)}."));
+        if (twice > 0)
+            return new LossCheckResult(name, false, counts, string.Create(CultureInfo.InvariantCulture,
+                $"all {acknowledged} acknowledged orders are in the journal, but {twice} of them were journaled as new orders more than once (a resend executed twice)."));
+        return new LossCheckResult(name, true, counts, string.Create(CultureInfo.InvariantCulture,
+            $"all {acknowledged} acknowledged orders are in the journal, each once (sequences {scan.FirstSequence}..{scan.LastSequence}, {scan.RecordsRead} records)."));
     }
 
     /// <summary>
