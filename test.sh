@@ -15,8 +15,9 @@ cd "$root"
 # a throwaway PostgreSQL server started on 127.0.0.1 (TestKit PostgresServer); chromium for the
 # post-incident report test, which renders the HTML report in a real headless browser through
 # Playwright (Playwright's own browser download cannot work offline; its node driver comes with the
-# NuGet package, copied to the test output's .playwright folder at build).
-packages=(prometheus prometheus-alertmanager postgresql chromium)
+# NuGet package, copied to the test output's .playwright folder at build); stress-ng for the CPU
+# starvation fault (src/Chaos/Faults/StressNg.cs and its tests).
+packages=(prometheus prometheus-alertmanager postgresql chromium stress-ng)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
