@@ -43,5 +43,6 @@ public static class Program
         yield return MonitorCommand.Create();
         yield return MonitorCommand.CreateSilence();
         yield return IncidentsCommand.Create();
+        yield return ChaosCommand.Create();
     }
 }
