@@ -73,25 +73,30 @@ public static class ExperimentFile
         public Experiment Experiment(YamlMappingNode root)
         {
             var f = Fields(root, "", "title", "description", "tags", "platform", "warm_up", "steady_state_hypothesis", "method", "rollbacks", "expect", "abort_when", "short");
+            var platform = f.Get("platform") is { } p ? Platform(p) : new PlatformRequest();
+            var warmUp = f.Duration("warm_up") ?? TimeSpan.Zero;
+            var steady = f.Get("steady_state_hypothesis") is { } ssh ? SteadyState(ssh) : null;
             var method = Steps(f.Required("method"), "method");
-            if (!method.Any(s => !s.IsPause)) throw Error(f.Required("method"), "method", "needs at least one action");
+            if (!method.Any(s => !s.IsPause)) throw Error(f.Key("method")!, "method", "needs at least one action");
             var faults = method.Where(s => s.IsFault).ToList();
             if (faults.Count > 1) throw new ConfigException(source, faults[1].Line, $"method: only one action may be 'fault: true' (the first is at line {faults[0].Line})");
             var rollbacks = f.Get("rollbacks") is { } rb ? Steps(rb, "rollbacks") : [];
             var rollbackFault = rollbacks.FirstOrDefault(s => s.IsFault);
             if (rollbackFault is not null) throw new ConfigException(source, rollbackFault.Line, "rollbacks: 'fault: true' belongs in the method");
-            var steady = f.Get("steady_state_hypothesis") is { } ssh ? SteadyState(ssh) : null;
             var expect = f.Get("expect") is { } ex ? Expectations(ex) : new ExperimentExpectations();
             if (expect.RecoveryWithin is not null && steady is null)
-                throw Error(f.Key("expect")!, "expect.recovery_within", "needs a steady_state_hypothesis (recovery = the hypothesis holds again)");
+            {
+                var at = ((YamlMappingNode)f.Get("expect")!).Children.First(c => (c.Key as YamlScalarNode)?.Value == "recovery_within").Key;
+                throw Error(at, "expect.recovery_within", "needs a steady_state_hypothesis (recovery = the hypothesis holds again)");
+            }
             var experiment = new Experiment
             {
                 Source = source,
                 Title = f.Text("title", required: true)!,
                 Description = f.Text("description") ?? "",
                 Tags = f.Get("tags") is { } t ? Strings(t, "tags") : [],
-                Platform = f.Get("platform") is { } p ? Platform(p) : new PlatformRequest(),
-                WarmUp = f.Duration("warm_up") ?? TimeSpan.Zero,
+                Platform = platform,
+                WarmUp = warmUp,
                 SteadyState = steady,
                 Method = method,
                 Rollbacks = rollbacks,

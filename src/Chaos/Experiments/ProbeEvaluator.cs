@@ -114,18 +114,20 @@ internal static class ProbeEvaluator
                 if (probe.JsonField is null) return new ProbeResult(probe.Name, type, true, $"{probe.Method} {uri.AbsolutePath}: HTTP {status}");
                 string body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
                 var node = JsonNode.Parse(body);
+                bool present = true;
                 foreach (string part in probe.JsonField.Split('.'))
                 {
-                    node = node switch
+                    if (!present || node is null) { present = false; break; }
+                    switch (node)
                     {
-                        JsonObject o => o[part],
-                        JsonArray a when int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < a.Count => a[i],
-                        _ => null,
-                    };
+                        case JsonObject o when o.TryGetPropertyValue(part, out var child): node = child; break;
+                        case JsonArray a when int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < a.Count: node = a[i]; break;
+                        default: present = false; break;
+                    }
                 }
-                string? actual = node switch
+                string? actual = !present ? null : node switch
                 {
-                    null => null,
+                    null => "null",
                     JsonValue v when v.GetValueKind() == JsonValueKind.String => (string)v!,
                     _ => node.ToJsonString(),
                 };
