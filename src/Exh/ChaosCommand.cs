@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using ExchangeHealth.Chaos.Experiments;
 using ExchangeHealth.Chaos.Platform;
 using ExchangeHealth.Engine;
@@ -59,9 +60,29 @@ internal static class ChaosCommand
         var reportDir = new Option<string>("--report-dir") { Description = "Directory of run reports.", DefaultValueFactory = _ => "reports/chaos", HelpName = "DIR" };
         var data = new Option<string?>("--data") { Description = "The platform's data directory (default: RUN_DIR/data).", HelpName = "DIR" };
         var command = new Command("run", RunDescription) { file, shortRun, reportDir, data };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(file)!, parse.GetValue(shortRun), parse.GetValue(reportDir)!, parse.GetValue(data), Console.Out, ct));
+        command.SetAction(async (parse, ct) =>
+        {
+            // First Ctrl-C (or SIGTERM): stop the method, run the rollbacks, write the report.
+            // A second one: the default action (quit at once).
+            using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            int signals = 0;
+            void OnSignal(PosixSignalContext c)
+            {
+                if (Interlocked.Increment(ref signals) > 1) return;
+                c.Cancel = true;
+                Console.Error.WriteLine("exh chaos: interrupted; running the rollbacks and writing the report (again to quit at once)");
+                interrupt.Cancel();
+            }
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            return await RunAsync(parse.GetValue(file)!, parse.GetValue(shortRun), parse.GetValue(reportDir)!, parse.GetValue(data), Console.Out, interrupt.Token).ConfigureAwait(false);
+        });
         return command;
     }
+
+    /// <summary>True for <c>exh chaos run</c>, which handles SIGINT/SIGTERM itself (rollbacks outlast System.CommandLine's 2 s termination grace).</summary>
+    internal static bool HandlesTermination(ParseResult parse) =>
+        parse.CommandResult.Command.Name == "run" && parse.CommandResult.Parent is System.CommandLine.Parsing.CommandResult { Command.Name: "chaos" };
 
     internal static async Task<int> RunAsync(string path, bool shortRun, string reportDir, string? data, TextWriter output, CancellationToken ct)
     {

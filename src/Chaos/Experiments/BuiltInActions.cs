@@ -151,7 +151,7 @@ public static class BuiltInActions
         return new ActionOutcome(ok, $"{method} {uri.GetLeftPart(UriPartial.Path)}: HTTP {status}{(ok ? "" : $" (expected {expected?.ToString(CultureInfo.InvariantCulture) ?? "2xx"}) {Trim(answer)}")}");
     }
 
-    /// <summary>Adds the bearer token for <paramref name="auth"/>: <c>none</c>, <c>monitor</c> (first monitor node's token) or <c>engine_admin</c>.</summary>
+    /// <summary>Adds the bearer token for <paramref name="auth"/>: <c>none</c>, <c>monitor</c> (the token of the monitor node the URL points at, else the first node's) or <c>engine_admin</c>.</summary>
     /// <exception cref="ChaosArgumentException">Unknown auth.</exception>
     internal static async Task AuthorizeAsync(ChaosContext ctx, HttpRequestMessage request, string auth, CancellationToken ct)
     {
@@ -159,7 +159,10 @@ public static class BuiltInActions
         {
             case "none": return;
             case "monitor":
-                var node = ctx.Platform.Endpoints.Monitors.FirstOrDefault() ?? throw new ChaosArgumentException("auth: monitor: the platform has no monitor");
+                // The node the request goes to (each node may have its own token file), else the first.
+                var monitors = ctx.Platform.Endpoints.Monitors;
+                var node = monitors.FirstOrDefault(m => request.RequestUri is { } u && u.AbsoluteUri.StartsWith(m.Api.AbsoluteUri, StringComparison.Ordinal))
+                    ?? monitors.FirstOrDefault() ?? throw new ChaosArgumentException("auth: monitor: the platform has no monitor");
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await ChaosContext.ReadMonitorTokenAsync(node, ct).ConfigureAwait(false));
                 return;
             case "engine_admin":

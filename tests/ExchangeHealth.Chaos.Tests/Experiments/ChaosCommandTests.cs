@@ -54,4 +54,32 @@ public sealed class ChaosCommandTests : IDisposable
         var chaos = Program.BuildRoot().Subcommands.Single(c => c.Name == "chaos");
         Assert.Equal(["run", "validate", "list"], chaos.Subcommands.Select(c => c.Name));
     }
+
+    [Fact]
+    public void HandlesTermination_OnlyForChaosRun()
+    {
+        var root = Program.BuildRoot();
+        Assert.True(ChaosCommand.HandlesTermination(root.Parse(["chaos", "run", "x.yml", "--short"])));
+        Assert.False(ChaosCommand.HandlesTermination(root.Parse(["chaos", "list"])));
+        Assert.False(ChaosCommand.HandlesTermination(root.Parse(["slo", "generate"])));
+    }
+
+    [Fact]
+    public void ShippedExperiments_AllValidAndListed()
+    {
+        string dir = Path.Combine(ExperimentFileTests.RepositoryRoot(), "chaos");
+        var files = Directory.GetFiles(dir, "*.yml");
+        Assert.True(files.Length >= 7, string.Join(", ", files));
+        var output = new StringWriter();
+
+        Assert.Equal(0, ChaosCommand.ValidateFiles(files, output));
+        Assert.Equal(0, ChaosCommand.ListDirectory(dir, output));
+        foreach (string f in files)
+        {
+            var e = ExchangeHealth.Chaos.Experiments.ExperimentFile.Load(f);
+            Assert.NotNull(e.Short);                                                   // every shipped experiment has a CI variant
+            Assert.NotEmpty(e.Expect.Alerts);
+            Assert.Contains(e.Expect.Invariants, i => i.Name == "slack_delivered_once");
+        }
+    }
 }
