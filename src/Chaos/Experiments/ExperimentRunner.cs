@@ -436,9 +436,10 @@ public sealed class ExperimentRunner
                 var result = await registered.Check(_ctx!, new ActionArguments(reference.Arguments, _ctx!.Expand, exp.Source), ct).ConfigureAwait(false);
                 return new InvariantReport(reference.Name, result.Passed, result.Summary, result.Counts);
             }
-            catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                return new InvariantReport(reference.Name, false, $"check failed: {e.GetType().Name}: {e.Message}", new Dictionary<string, long>());
+                string why = e is OperationCanceledException && ct.IsCancellationRequested ? "interrupted" : $"check failed: {e.GetType().Name}: {e.Message}";
+                return new InvariantReport(reference.Name, false, why, new Dictionary<string, long>());
             }
         }
     }
