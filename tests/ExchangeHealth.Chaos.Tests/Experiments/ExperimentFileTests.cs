@@ -170,6 +170,7 @@ public sealed class ExperimentFileTests
     [InlineData("title: t\nsteady_state_hypothesis:\n  probes:\n    - name: p\n      type: snmp\n", 5, "'snmp' is not one of promql, http, alert")]
     [InlineData("title: t\nmethod:\n  - action: a\n    provider: slack.heal\nshort:\n  pauses: {nap: 1s}\n", 6, "short.pauses.nap: no pause named 'nap'")]
     [InlineData("title: t\nmethod: [\n", 3, "not valid YAML")]
+    [InlineData("title: t\ntitle: u\n", 2, "not valid YAML")]
     public void Parse_InvalidFile_NamesLineAndReason(string yaml, int line, string reason)
     {
         var ex = Refused(yaml);

@@ -58,4 +58,41 @@ public sealed class RunnerClockTests : IDisposable
         Assert.InRange(report.DurationSeconds, 660, 680);
         Assert.Equal([ComponentSignal.Stop, ComponentSignal.Continue], platform.Signals.Select(s => s.Signal));
     }
+
+    [Fact]
+    public async Task Run_Short_AppliesTheShortOverrides()
+    {
+        var clock = new ManualTimeProvider();
+        var platform = new StubPlatform(StubPlatform.EndpointsAt(new Uri("http://127.0.0.1:1/"), _dir));
+        var experiment = ExperimentFile.Parse("""
+            title: clock
+            platform: {slack: false}
+            warm_up: 5m
+            method:
+              - action: freeze
+                provider: process.signal
+                arguments: {component: engine, signal: stop}
+              - pause: 10m
+                name: nap
+            short:
+              warm_up: 0s
+              pauses: {nap: 30s}
+            """, "chaos/clock.yml");
+        var runner = new ExperimentRunner((_, _) => Task.FromResult<IPlatform>(platform), time: clock);
+        var wall = Stopwatch.StartNew();
+
+        var run = runner.RunAsync(experiment, new ExperimentRunOptions { ReportDirectory = _dir, Short = true });
+        while (!run.IsCompleted && wall.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(2);
+        }
+        var report = await run;
+
+        Assert.True(report.Short);
+        Assert.Equal(ExperimentOutcome.Passed, report.Outcome);
+        Assert.InRange((report.Method[1].Ended.At - report.Method[1].Started.At).TotalSeconds, 30, 32);
+        Assert.InRange(report.DurationSeconds, 30, 40);
+        Assert.True(report.Method[0].Fault);                                          // no fault: true: the first action is the fault
+    }
 }
