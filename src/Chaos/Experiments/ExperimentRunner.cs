@@ -211,7 +211,8 @@ public sealed class ExperimentRunner
             if (slack is not null) await slack.DisposeAsync().ConfigureAwait(false);
             prometheus?.Dispose();
 
-            var expectations = Expectations(after);
+            // Expectations are judged only when the method ran (no fault: nothing to detect).
+            var expectations = methodStarted ? Expectations(after) : [];
             foreach (var e in expectations.Where(e => !e.Met)) _reasons.Add($"expectation not met: {e.Kind} {e.Name} within {ChaosContext.Seconds(e.BudgetSeconds)} s ({e.Detail})");
             var outcome = steadyNotMet ? ExperimentOutcome.SteadyStateNotMet
                 : _abortReason is not null ? ExperimentOutcome.Aborted

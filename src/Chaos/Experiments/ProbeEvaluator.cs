@@ -131,7 +131,9 @@ internal static class ProbeEvaluator
                     JsonValue v when v.GetValueKind() == JsonValueKind.String => (string)v!,
                     _ => node.ToJsonString(),
                 };
+                // "null" matches a JSON null and an absent field alike (the monitor's API omits null properties).
                 bool equal = actual == probe.JsonEquals
+                    || (probe.JsonEquals == "null" && actual is null or "null")
                     || (double.TryParse(actual, NumberStyles.Float, CultureInfo.InvariantCulture, out double a1)
                         && double.TryParse(probe.JsonEquals, NumberStyles.Float, CultureInfo.InvariantCulture, out double b1) && a1 == b1);
                 return new ProbeResult(probe.Name, type, equal, $"{probe.JsonField} = {actual ?? "(absent)"}, expected {probe.JsonEquals}");

@@ -24,9 +24,12 @@ internal sealed class StubPlatform(PlatformEndpoints endpoints) : IPlatform
 
     public ComponentState StateOf(string component) => ComponentState.Running;
 
+    public Action<string, ComponentSignal>? OnSignal { get; set; }
+
     public Task SignalAsync(string component, ComponentSignal signal, CancellationToken cancellationToken = default)
     {
         Signals.Add((component, signal));
+        OnSignal?.Invoke(component, signal);
         return Task.CompletedTask;
     }
 
