@@ -64,7 +64,8 @@ public sealed class InvariantRegistry
 /// <c>repeat</c> or <c>escalation</c> notification must have at least one stored message with its
 /// dedup key and no (dedup key, part) may be stored twice; <c>resolved</c> notifications are
 /// <c>chat.update</c> calls only and are counted, not matched. Arguments: <c>receivers</c> (list):
-/// only these receivers' entries (default: all).
+/// only these receivers' entries (default: all); <c>settle</c> (duration, default 30s): how long
+/// pending entries (deliveries in flight right after recovery) may take to finish before they count.
 /// </remarks>
 public static class SlackDeliveredOnce
 {
@@ -75,7 +76,7 @@ public static class SlackDeliveredOnce
     public const string Description = "every notification the outbox marks delivered is in the Slack stand-in exactly once; none pending or dead";
 
     /// <summary>Accepted arguments.</summary>
-    public static readonly IReadOnlyList<string> ArgumentNames = ["receivers"];
+    public static readonly IReadOnlyList<string> ArgumentNames = ["receivers", "settle"];
 
     /// <summary>Runs the check.</summary>
     /// <exception cref="HttpRequestException">No monitor node answered.</exception>
@@ -85,30 +86,16 @@ public static class SlackDeliveredOnce
         ArgumentNullException.ThrowIfNull(arguments);
         if (context.Slack is null) return new InvariantResult(false, "the experiment runs without the Slack stand-in (platform.slack: false)", new Dictionary<string, long>());
         var receivers = arguments.List("receivers");
-        var entries = new Dictionary<string, OutboxRow>(StringComparer.Ordinal);
-        Exception? last = null;
-        int answered = 0;
-        foreach (var node in context.Platform.Endpoints.Monitors)
+        var settle = arguments.Duration("settle", TimeSpan.FromSeconds(30));
+        var deadline = context.Time.GetUtcNow() + settle;
+        Dictionary<string, OutboxRow> entries;
+        while (true)
         {
-            try
-            {
-                var json = await context.GetMonitorJsonAsync(node, "api/v1/outbox?limit=1000", cancellationToken).ConfigureAwait(false);
-                answered++;
-                foreach (var e in json?.AsArray() ?? [])
-                {
-                    if (e is null) continue;
-                    var row = new OutboxRow((string?)e["dedupKey"] ?? "", (string?)e["receiver"] ?? "", (string?)e["kind"] ?? "", (string?)e["state"] ?? "");
-                    if (row.DedupKey.Length == 0 || (receivers.Count > 0 && !receivers.Contains(row.Receiver))) continue;
-                    // Two nodes of a cluster share one store: the same entry seen twice counts once; delivered wins.
-                    if (!entries.TryGetValue(row.DedupKey, out var seen) || (seen.State != "delivered" && row.State == "delivered")) entries[row.DedupKey] = row;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or IOException or System.Text.Json.JsonException or InvalidOperationException or TaskCanceledException)
-            {
-                last = e;
-            }
+            entries = await ReadOutboxAsync(context, receivers, cancellationToken).ConfigureAwait(false);
+            // Deliveries still in flight right after recovery (a resolved notification) get up to 'settle' to finish.
+            if (!entries.Values.Any(e => e.State == "pending") || context.Time.GetUtcNow() >= deadline) break;
+            await Task.Delay(TimeSpan.FromMilliseconds(500), context.Time, cancellationToken).ConfigureAwait(false);
         }
-        if (answered == 0) throw new HttpRequestException($"no monitor node answered /api/v1/outbox: {last?.Message}", last);
 
         var messages = context.Slack.Messages.Where(m => m.DedupKey is not null)
             .GroupBy(m => (m.DedupKey!, m.Part ?? "")).ToDictionary(g => g.Key, g => g.Count());
@@ -143,6 +130,35 @@ public static class SlackDeliveredOnce
         string summary = $"{delivered} delivered notifications ({matched} messages matched, {resolved} resolved updates), {missing} missing, {duplicates} duplicated, {pending} pending, {dead} dead";
         if (!passed) summary += ": " + string.Join("; ", problems.Take(5)) + (problems.Count > 5 ? $"; and {problems.Count - 5} more" : "");
         return new InvariantResult(passed, summary, counts);
+    }
+
+    private static async Task<Dictionary<string, OutboxRow>> ReadOutboxAsync(ChaosContext context, IReadOnlyList<string> receivers, CancellationToken cancellationToken)
+    {
+        var entries = new Dictionary<string, OutboxRow>(StringComparer.Ordinal);
+        Exception? last = null;
+        int answered = 0;
+        foreach (var node in context.Platform.Endpoints.Monitors)
+        {
+            try
+            {
+                var json = await context.GetMonitorJsonAsync(node, "api/v1/outbox?limit=1000", cancellationToken).ConfigureAwait(false);
+                answered++;
+                foreach (var e in json?.AsArray() ?? [])
+                {
+                    if (e is null) continue;
+                    var row = new OutboxRow((string?)e["dedupKey"] ?? "", (string?)e["receiver"] ?? "", (string?)e["kind"] ?? "", (string?)e["state"] ?? "");
+                    if (row.DedupKey.Length == 0 || (receivers.Count > 0 && !receivers.Contains(row.Receiver))) continue;
+                    // Two nodes of a cluster share one store: the same entry seen twice counts once; delivered wins.
+                    if (!entries.TryGetValue(row.DedupKey, out var seen) || (seen.State != "delivered" && row.State == "delivered")) entries[row.DedupKey] = row;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or System.Text.Json.JsonException or InvalidOperationException or TaskCanceledException)
+            {
+                last = e;
+            }
+        }
+        if (answered == 0) throw new HttpRequestException($"no monitor node answered /api/v1/outbox: {last?.Message}", last);
+        return entries;
     }
 
     private sealed record OutboxRow(string DedupKey, string Receiver, string Kind, string State);

@@ -66,7 +66,7 @@ public sealed class SlackDeliveredOnceTests : IAsyncLifetime
         _h.AddOutbox("pages|g3|1", "new", "pending");                                      // still not delivered
         _h.AddOutbox("pages|g4|1", "new", "dead");
 
-        var result = await CheckAsync();
+        var result = await CheckAsync(("settle", ArgumentValue.Of("1s")));
 
         Assert.False(result.Passed);
         Assert.Equal(1, result.Counts["duplicates"]);
