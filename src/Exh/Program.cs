@@ -18,6 +18,9 @@ public static class Program
             Console.Error.WriteLine($"Run '{command} --help' for usage.");
             return 2;
         }
+        // exh chaos run handles Ctrl-C itself: its rollbacks must run to the end, longer than
+        // System.CommandLine's 2 s grace before it returns exit code 130.
+        if (ChaosCommand.HandlesTermination(parse)) return parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
         return parse.Invoke();
     }
 
@@ -44,5 +47,6 @@ public static class Program
         yield return MonitorCommand.CreateSilence();
         yield return IncidentsCommand.Create();
         yield return UpCommand.Create();
+        yield return ChaosCommand.Create();
     }
 }
