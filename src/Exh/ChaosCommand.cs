@@ -1,3 +1,4 @@
+using ExchangeHealth.Chaos;
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -16,16 +17,20 @@ namespace ExchangeHealth.Cli;
 internal static class ChaosCommand
 {
     /// <summary>
-    /// Starts the platform an experiment asks for. Null until the supervisor behind <c>exh up</c>
-    /// is wired in (then <c>exh chaos run</c> says "platform supervisor not available").
+    /// Starts the platform an experiment asks for: the supervisor behind <c>exh up</c> through
+    /// <see cref="ChaosPlatform.StartAsync"/> (free ports, this process's own exh). Null makes
+    /// <c>exh chaos run</c> say "platform supervisor not available".
     /// </summary>
-    public static Func<PlatformRequest, CancellationToken, Task<IPlatform>>? PlatformFactory { get; set; }
+    public static Func<PlatformRequest, CancellationToken, Task<IPlatform>>? PlatformFactory { get; set; } =
+        (request, ct) => ChaosPlatform.StartAsync(request, exh: null, repositoryRoot: null, Console.Error, ct);
 
-    /// <summary>Action providers known to files and the runner (built-ins; register fault providers here).</summary>
+    /// <summary>Action providers known to files and the runner: the built-ins and the fault providers (<see cref="ChaosPlatform.Register"/>).</summary>
     public static ChaosActionRegistry Actions { get; } = ChaosActionRegistry.CreateDefault();
 
-    /// <summary>Invariants known to files and the runner (built-ins; register loss checks here).</summary>
+    /// <summary>Invariants known to files and the runner: <c>slack_delivered_once</c> and the loss checks.</summary>
     public static InvariantRegistry Invariants { get; } = InvariantRegistry.CreateDefault();
+
+    static ChaosCommand() => ChaosPlatform.Register(Actions, Invariants);
 
     private const string RunDescription =
         "Run a chaos experiment: start the Slack stand-in (when the file asks) and the platform, check the steady-state\n" +

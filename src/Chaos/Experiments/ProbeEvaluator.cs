@@ -52,11 +52,38 @@ internal static class ProbeEvaluator
             catch (Exception e) when (IsTransient(e))
             {
                 last = e;
+                continue;
+            }
+            try
+            {
+                // Alerts that are in no rule group (the monitor's own PrometheusUnreachable) reach the
+                // dispatcher only: its /api/v1/alerts lists every alert it holds, firing until endsAt.
+                var alerts = await ctx.GetMonitorJsonAsync(node, "api/v1/alerts", ct).ConfigureAwait(false);
+                var now = ctx.Time.GetUtcNow();
+                foreach (var alert in alerts?.AsArray() ?? [])
+                {
+                    if (alert?["labels"] is not JsonObject lo) continue;
+                    var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var (k, v) in lo) labels[k] = v?.GetValueKind() == JsonValueKind.String ? (string)v! : v?.ToJsonString() ?? "";
+                    if (!labels.TryGetValue("alertname", out string? name)) continue;
+                    DateTimeOffset? endsAt = ParseTime(alert["endsAt"]);
+                    if (endsAt is { } e && e <= now && e.Year > 1) continue;
+                    if (result.Any(r => r.State == "firing" && r.Labels.Count == labels.Count && r.Labels.All(l => labels.TryGetValue(l.Key, out string? v) && v == l.Value))) continue;
+                    result.Add(new MonitorAlertInstance(name, labels, "firing", ParseTime(alert["startsAt"])));
+                }
+            }
+            catch (Exception e) when (IsTransient(e))
+            {
+                last = e;
             }
         }
         if (answered == 0) throw new HttpRequestException($"no monitor node answered /api/v1/rules: {last?.Message ?? "no monitor"}", last);
         return result;
     }
+
+    private static DateTimeOffset? ParseTime(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue(out string? text)
+        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
 
     public static bool IsTransient(Exception e) =>
         e is HttpRequestException or IOException or JsonException or InvalidOperationException or TaskCanceledException or PrometheusApiException or ChaosArgumentException;
