@@ -288,7 +288,11 @@ public sealed record AlertExpectation(string AlertName, IReadOnlyDictionary<stri
 /// <param name="Within">Budget.</param>
 /// <param name="Severity">Required severity (<c>SEV1</c>...), or null for any.</param>
 /// <param name="Line">Line in the file.</param>
-public sealed record IncidentExpectation(TimeSpan Within, string? Severity, int Line);
+public sealed record IncidentExpectation(TimeSpan Within, string? Severity, int Line)
+{
+    /// <summary>Only an incident opened for this alert counts (its title starts with the alert name, as incidents opened by a page are titled); null: any incident.</summary>
+    public string? AlertName { get; init; }
+}
 
 /// <summary>A Slack <c>chat.postMessage</c> mentioning <see cref="AlertName"/> (text, blocks or metadata) that the stand-in stored within <see cref="Within"/> of the fault.</summary>
 /// <param name="AlertName">The alert name looked for.</param>

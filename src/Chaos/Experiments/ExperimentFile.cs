@@ -322,10 +322,10 @@ public static class ExperimentFile
             }
             if (f.Get("incident") is { } incident)
             {
-                var inf = Fields(incident, "expect.incident", "within", "severity");
+                var inf = Fields(incident, "expect.incident", "within", "severity", "alertname");
                 string? sev = inf.Text("severity")?.ToUpperInvariant();
                 if (sev is not (null or "SEV1" or "SEV2" or "SEV3" or "SEV4")) throw Error(inf.Required("severity"), "expect.incident.severity", $"'{sev}' is not SEV1..SEV4");
-                result = result with { Incident = new IncidentExpectation(Budget(inf, "expect.incident"), sev, (int)incident.Start.Line) };
+                result = result with { Incident = new IncidentExpectation(Budget(inf, "expect.incident"), sev, (int)incident.Start.Line) { AlertName = inf.Text("alertname") } };
             }
             if (f.Get("slack") is { } slack)
             {

@@ -551,6 +551,7 @@ public sealed class ExperimentRunner
                             if (created is null || created < fault - PreExistingMargin) continue;
                             string severity = (string?)incident["severity"] ?? "";
                             if (expected.Severity is not null && !string.Equals(severity, expected.Severity, StringComparison.OrdinalIgnoreCase)) continue;
+                            if (expected.AlertName is { } an && !((string?)incident["title"] ?? "").StartsWith(an, StringComparison.Ordinal)) continue;
                             IncidentSeen = now;
                             IncidentDetail = $"incident #{incident["id"]?.ToJsonString().Trim('"')} {severity} '{(string?)incident["title"]}' created {created.Value.UtcDateTime:O}";
                             log($"{IncidentDetail} ({ChaosContext.Seconds((now - fault).TotalSeconds)} s after the fault)");
