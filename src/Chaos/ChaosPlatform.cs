@@ -83,13 +83,20 @@ public static class ChaosPlatform
     {
         ArgumentNullException.ThrowIfNull(actions);
         ArgumentNullException.ThrowIfNull(invariants);
-        actions.Register("orders.start", StartOrdersAsync, optional: ["rate", "connections"],
+        actions.Register("orders.start", StartOrdersAsync, optional: ["rate", "connections", "via_proxy"],
             description: "recorded order flow over the TCP gateway (every client order id and its answer is kept for the loss checks)");
         actions.Register("orders.stop", StopOrdersAsync, description: "stop the recorded order flow (waits for outstanding answers)");
         actions.Register("disk.fill", FillDiskAsync, optional: ["leave"], description: "fill the engine journal's tmpfs until LEAVE bytes are free (platform.engine_journal_tmpfs)");
         actions.Register("disk.free", FreeDiskAsync, description: "delete the ballast: space returns");
         actions.Register("stress.cpu", StressAsync, optional: ["workers", "duration", "load"], description: "stress-ng --cpu WORKERS for DURATION (ends by itself)");
         actions.Register("stress.stop", StopStressAsync, description: "stop stress-ng early");
+        actions.Register("network.proxy.start", StartProxyAsync,
+            description: "an in-process TCP proxy with toxics in front of the engine's order-entry gateway (orders.start via_proxy: true connects through it)");
+        actions.Register("network.toxic", AddToxicAsync, required: ["toxic"],
+            optional: ["name", "direction", "toxicity", "latency_ms", "jitter_ms", "kb_per_s", "after_ms", "average_bytes", "delay_us", "timeout_ms"],
+            description: "add a toxic to the proxy: latency, bandwidth, reset_peer, slicer, timeout, or down (reset every connection)");
+        actions.Register("network.toxic.clear", ClearToxicsAsync, description: "remove every toxic and bring the proxy up");
+        actions.Register("network.proxy.stop", StopProxyAsync, description: "stop the proxy");
         actions.Register("monitor.kill_leader", KillLeaderAsync, optional: ["takeover_within"],
             description: "SIGKILL the monitor node that leads, then wait until another node leads (fails after TAKEOVER_WITHIN)");
         invariants.Register("acknowledged_orders_durable", OrdersDurableAsync, description: "every order the recorded order flow saw acknowledged is in the engine's journal, once");
@@ -104,7 +111,13 @@ public static class ChaosPlatform
         int sessions = (int)arguments.Integer("connections", 1);
         if (rate <= 0 || rate > 20_000) return Task.FromResult(ActionOutcome.Failed($"rate {rate.ToString(CultureInfo.InvariantCulture)} is not in (0, 20000] orders/s"));
         if (sessions is < 1 or > 8) return Task.FromResult(ActionOutcome.Failed($"connections {sessions} is not in 1..8"));
-        var ledger = OrderLedger.Start(OrderLedgerOptions.ForEngine(context.Platform.Endpoints.EngineData, sessions, rate));
+        var options = OrderLedgerOptions.ForEngine(context.Platform.Endpoints.EngineData, sessions, rate);
+        if (arguments.Flag("via_proxy"))
+        {
+            if (!context.State.TryGetValue(ProxyKey, out var p) || p is not ToxicProxy proxy) return Task.FromResult(ActionOutcome.Failed("via_proxy: no proxy running (run network.proxy.start first)"));
+            options = options with { Endpoint = () => proxy.EndPoint };
+        }
+        var ledger = OrderLedger.Start(options);
         context.State[LedgerKey] = ledger;
         return Task.FromResult(ActionOutcome.Ok(string.Create(CultureInfo.InvariantCulture, $"recorded order flow: {rate} orders/s over {sessions} session(s)")));
     }
@@ -149,6 +162,60 @@ public static class ChaosPlatform
         if (!context.State.TryRemove(StressKey, out var o) || o is not StressNg stress) return ActionOutcome.Ok("stress-ng not running");
         await stress.DisposeAsync().ConfigureAwait(false);
         return ActionOutcome.Ok("stress-ng stopped");
+    }
+
+    private static Task<ActionOutcome> StartProxyAsync(ChaosContext context, ActionArguments arguments, CancellationToken cancellationToken)
+    {
+        if (context.State.ContainsKey(ProxyKey)) return Task.FromResult(ActionOutcome.Failed("a proxy is already running"));
+        var proxy = ToxicProxy.Start(context.Platform.Endpoints.EngineTcp, context.Time);
+        context.State[ProxyKey] = proxy;
+        return Task.FromResult(ActionOutcome.Ok($"toxic proxy {proxy.EndPoint} -> engine {context.Platform.Endpoints.EngineTcp}"));
+    }
+
+    private static Task<ActionOutcome> AddToxicAsync(ChaosContext context, ActionArguments arguments, CancellationToken cancellationToken)
+    {
+        if (!context.State.TryGetValue(ProxyKey, out var o) || o is not ToxicProxy proxy) return Task.FromResult(ActionOutcome.Failed("no proxy running (run network.proxy.start first)"));
+        string kind = arguments.Text("toxic");
+        if (kind == "down")
+        {
+            proxy.SetDown(true);
+            return Task.FromResult(ActionOutcome.Ok("proxy down: every connection is reset"));
+        }
+        string name = arguments.OptionalText("name") ?? kind;
+        var direction = arguments.OptionalText("direction") switch
+        {
+            null or "downstream" => ToxicDirection.Downstream,
+            "upstream" => ToxicDirection.Upstream,
+            var d => throw new ChaosArgumentException($"direction '{d}' is not upstream or downstream"),
+        };
+        double toxicity = arguments.Number("toxicity", 1.0);
+        Toxic toxic = kind switch
+        {
+            "latency" => new LatencyToxic { Name = name, LatencyMs = (int)arguments.Integer("latency_ms", 100), JitterMs = (int)arguments.Integer("jitter_ms", 0) },
+            "bandwidth" => new BandwidthToxic { Name = name, KilobytesPerSecond = arguments.Integer("kb_per_s", 1) },
+            "reset_peer" => new ResetPeerToxic { Name = name, AfterMs = (int)arguments.Integer("after_ms", 0) },
+            "slicer" => new SlicerToxic { Name = name, AverageBytes = (int)arguments.Integer("average_bytes", 1), DelayMicroseconds = (int)arguments.Integer("delay_us", 1000) },
+            "timeout" => new TimeoutToxic { Name = name, TimeoutMs = (int)arguments.Integer("timeout_ms", 0) },
+            _ => throw new ChaosArgumentException($"toxic '{kind}' is not one of latency, bandwidth, reset_peer, slicer, timeout, down"),
+        };
+        proxy.AddToxic(toxic with { Direction = direction, Toxicity = toxicity });
+        return Task.FromResult(ActionOutcome.Ok($"toxic {kind} '{name}' added ({direction}, toxicity {toxicity.ToString(CultureInfo.InvariantCulture)})"));
+    }
+
+    private static Task<ActionOutcome> ClearToxicsAsync(ChaosContext context, ActionArguments arguments, CancellationToken cancellationToken)
+    {
+        if (!context.State.TryGetValue(ProxyKey, out var o) || o is not ToxicProxy proxy) return Task.FromResult(ActionOutcome.Ok("no proxy running"));
+        proxy.ClearToxics();
+        proxy.SetDown(false);
+        var st = proxy.Stats;
+        return Task.FromResult(ActionOutcome.Ok($"toxics cleared; proxy stats: {st}"));
+    }
+
+    private static async Task<ActionOutcome> StopProxyAsync(ChaosContext context, ActionArguments arguments, CancellationToken cancellationToken)
+    {
+        if (!context.State.TryRemove(ProxyKey, out var o) || o is not ToxicProxy proxy) return ActionOutcome.Ok("no proxy running");
+        await proxy.DisposeAsync().ConfigureAwait(false);
+        return ActionOutcome.Ok("proxy stopped");
     }
 
     private static async Task<ActionOutcome> KillLeaderAsync(ChaosContext context, ActionArguments arguments, CancellationToken cancellationToken)
