@@ -490,6 +490,13 @@ public sealed class ExperimentRunner
             }
         }
 
+        private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
+
+        private void LogOnce(string what, TimeSpan afterFault)
+        {
+            if (_logged.Add(what)) log($"{what} ({ChaosContext.Seconds(afterFault.TotalSeconds)} s after the fault)");
+        }
+
         private void Error(string what, Exception e)
         {
             string message = $"{what}: {e.Message}";
@@ -511,8 +518,8 @@ public sealed class ExperimentRunner
                         var e = exp.Expect.Alerts[i];
                         var matching = alerts.Where(a => a.Matches(e.AlertName, e.Labels) && (a.ActiveAt is null || a.ActiveAt >= fault - PreExistingMargin)).ToList();
                         if (matching.Count == 0) continue;
-                        if (_pending[i] is null) { _pending[i] = now; log($"{e.AlertName} seen {matching[0].State} ({ChaosContext.Seconds((now - fault).TotalSeconds)} s after the fault)"); }
-                        if (_firing[i] is null && matching.Exists(a => a.State == "firing")) { _firing[i] = now; log($"{e.AlertName} seen firing ({ChaosContext.Seconds((now - fault).TotalSeconds)} s after the fault)"); }
+                        if (_pending[i] is null) { _pending[i] = now; LogOnce($"{e.AlertName} seen {matching[0].State}", now - fault); }
+                        if (_firing[i] is null && matching.Exists(a => a.State == "firing")) { _firing[i] = now; LogOnce($"{e.AlertName} seen firing", now - fault); }
                     }
                 }
                 catch (Exception e) when (ProbeEvaluator.IsTransient(e) && !ct.IsCancellationRequested) { Error("monitor alerts", e); }

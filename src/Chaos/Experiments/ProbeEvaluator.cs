@@ -16,7 +16,10 @@ internal sealed record MonitorAlertInstance(string RuleName, IReadOnlyDictionary
 /// <summary>Evaluates steady-state probes, and reads the monitor's alert instances.</summary>
 internal static class ProbeEvaluator
 {
-    /// <summary>Every pending or firing alert instance of every monitor node that answers; throws when none answers.</summary>
+    /// <summary>
+    /// Every pending or firing alert instance of every monitor node that answers: the rule alerts of
+    /// <c>GET /api/v1/rules</c> and the firing alerts in routing of <c>GET /api/v1/alerts</c>; throws when none answers.
+    /// </summary>
     public static async Task<IReadOnlyList<MonitorAlertInstance>> MonitorAlertsAsync(ChaosContext ctx, CancellationToken ct)
     {
         var result = new List<MonitorAlertInstance>();
@@ -47,6 +50,18 @@ internal static class ProbeEvaluator
                             if (state is "pending" or "firing") result.Add(new MonitorAlertInstance(name, labels, state, activeAt));
                         }
                     }
+                }
+                // Alerts in routing are firing; some never come from a rule (the monitor's own
+                // PrometheusUnreachable, Alertmanager intake), so they are only here.
+                var routed = await ctx.GetMonitorJsonAsync(node, "api/v1/alerts", ct).ConfigureAwait(false);
+                foreach (var alert in routed?.AsArray() ?? [])
+                {
+                    if (alert?["labels"] is not JsonObject lo) continue;
+                    var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var (k, v) in lo) labels[k] = v?.GetValueKind() == JsonValueKind.String ? (string)v! : v?.ToJsonString() ?? "";
+                    DateTimeOffset? startsAt = alert["startsAt"] is JsonValue sv && sv.TryGetValue(out string? st)
+                        && DateTimeOffset.TryParse(st, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
+                    result.Add(new MonitorAlertInstance(labels.GetValueOrDefault("alertname", ""), labels, "firing", startsAt));
                 }
             }
             catch (Exception e) when (IsTransient(e))

@@ -297,4 +297,45 @@ public sealed class ExperimentRunnerTests : IAsyncLifetime
         Assert.Empty(report.Rollbacks);
         Assert.True(File.Exists(Path.Combine(report.ReportDirectory, "report.md")));
     }
+
+    [Fact]
+    public async Task Run_AlertOnlyInRouting_IsSeenFiring()
+    {
+        string yaml = """
+            title: Prometheus down
+            platform: {slack: false}
+            steady_state_hypothesis:
+              probes:
+                - name: not alerting
+                  type: alert
+                  alertname: PrometheusUnreachable
+                  state: inactive
+            method:
+              - action: stop Prometheus
+                provider: process.signal
+                arguments: {component: prometheus, signal: terminate}
+                fault: true
+            expect:
+              alerts:
+                - alertname: PrometheusUnreachable
+                  labels: {severity: page}
+                  state: firing
+                  within: 4s
+            """;
+        var report = await RunAsync(yaml, (request, _) =>
+        {
+            var platform = _h.CreatePlatform(request);
+            platform.OnSignal = async (component, _) =>
+            {
+                await Task.Delay(300);
+                _h.AddRoutedAlert("PrometheusUnreachable", DateTimeOffset.UtcNow);      // the monitor's own alert: no rule
+            };
+            _platform = platform;
+            return Task.FromResult<IPlatform>(platform);
+        });
+
+        Assert.True(report.Outcome == ExperimentOutcome.Passed, string.Join("\n", report.Reasons));
+        Assert.InRange(report.Timeline.Firing!.SecondsAfterFault!.Value, 0, 4);
+        Assert.Equal(report.Timeline.Firing.At, report.Timeline.FirstPending!.At);   // no pending phase: first seen firing
+    }
 }

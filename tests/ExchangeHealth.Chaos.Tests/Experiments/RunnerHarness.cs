@@ -27,6 +27,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<JsonObject> _alerts = [];
     private readonly List<JsonObject> _incidents = [];
+    private readonly List<JsonObject> _routed = [];
     private readonly List<JsonObject> _outbox = [];
 
     private RunnerHarness(string dir) => Directory = dir;
@@ -71,6 +72,10 @@ internal sealed class RunnerHarness : IAsyncDisposable
                     return Results.Text(new JsonObject { ["groups"] = new JsonArray(new JsonObject { ["name"] = "test", ["rules"] = rules }) }.ToJsonString(), "application/json");
                 }
             });
+            api.MapGet("/alerts", () =>
+            {
+                lock (h._lock) return Results.Text(new JsonArray(h._routed.Select(a => a.DeepClone()).ToArray()).ToJsonString(), "application/json");
+            });
             api.MapGet("/incidents", () =>
             {
                 lock (h._lock) return Results.Text(new JsonObject { ["incidents"] = new JsonArray(h._incidents.Select(i => i.DeepClone()).ToArray()) }.ToJsonString(), "application/json");
@@ -101,7 +106,26 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public void ClearAlerts()
     {
-        lock (_lock) _alerts.Clear();
+        lock (_lock)
+        {
+            _alerts.Clear();
+            _routed.Clear();
+        }
+    }
+
+    /// <summary>A firing alert in routing only (as the monitor's own PrometheusUnreachable: no rule).</summary>
+    public void AddRoutedAlert(string name, DateTimeOffset startsAt)
+    {
+        lock (_lock)
+        {
+            _routed.Add(new JsonObject
+            {
+                ["fingerprint"] = "f" + _routed.Count,
+                ["labels"] = new JsonObject { ["alertname"] = name, ["severity"] = "page" },
+                ["startsAt"] = startsAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+                ["status"] = new JsonObject { ["state"] = "active" },
+            });
+        }
     }
 
     public void AddIncident(int id, DateTimeOffset createdAt)
