@@ -28,7 +28,7 @@ public sealed class ShippedExperimentsTests(ITestOutputHelper output)
         ChaosPlatform.Register(actions, invariants);
         var experiment = ExperimentFile.Load(Path.Combine(root, "chaos", file), actions, invariants);
         string dir = Path.Combine(Path.GetTempPath(), "exh-chaos-ci-" + Guid.NewGuid().ToString("N")[..8]);
-        var exh = Platform.ExhCommand.Dll(Path.Combine(AppContext.BaseDirectory, "exh.dll"));
+        var exh = ExhCommand.Dll(Path.Combine(AppContext.BaseDirectory, "exh.dll"));
         var log = new List<string>();
         var runner = new ExperimentRunner((request, ct) => ChaosPlatform.StartAsync(request, exh, root, null, ct), actions, invariants);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
