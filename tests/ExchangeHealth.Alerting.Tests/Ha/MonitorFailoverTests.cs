@@ -404,6 +404,9 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
         }
         // Quartz's checked-in instances: only the leader's scheduler runs; the page's escalation trigger is persisted.
         Assert.Equal(["node-a"], await ListAsync("SELECT instance_name FROM qrtz_scheduler_state"));
+        // (the trigger is stored right after the outbox entry, so Slack may have the post first)
+        var sw = Stopwatch.StartNew();
+        while (!(await ListAsync("SELECT trigger_group FROM qrtz_triggers")).Contains("exh-escalations") && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(100);
         Assert.Contains("exh-escalations", await ListAsync("SELECT trigger_group FROM qrtz_triggers"));
         Assert.Contains("exh-rule-groups", await ListAsync("SELECT trigger_group FROM qrtz_triggers"));
         Assert.False(File.Exists(Path.Combine(_dir, "node-a", "monitor.db"))); // no SQLite state beside PostgreSQL

@@ -164,7 +164,7 @@ public sealed class PostgresStoreTests(MonitorPostgresFixture postgres) : IAsync
         var sw = System.Diagnostics.Stopwatch.StartNew();
         while (leader.Silenced(labels, time.GetUtcNow()).Count == 0 && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(50);
         Assert.Equal([id], leader.Silenced(labels, time.GetUtcNow()));
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.5), $"seen after {sw.ElapsedMilliseconds} ms");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2.5), $"seen after {sw.ElapsedMilliseconds} ms"); // refresh every 1 s, plus slack for a loaded machine
         // Expired on the leader: the standby's audit log and list agree.
         await leader.ExpireAsync(id, "bob");
         Assert.Equal(SilenceState.Expired, (await standby.GetAsync(id))!.Status.State);
