@@ -42,10 +42,19 @@ public sealed class ChaosCommandTests : IDisposable
     [Fact]
     public async Task Run_WithoutPlatformSupervisor_Exit1AfterValidatingTheFile()
     {
-        Assert.Null(ChaosCommand.PlatformFactory);
-        var output = new StringWriter();
-        Assert.Equal(1, await ChaosCommand.RunAsync(Path.Combine(_dir, "freeze.yml"), false, _dir, null, output, CancellationToken.None));
-        Assert.Equal(2, await ChaosCommand.RunAsync(Path.Combine(_dir, "nope.yml"), false, _dir, null, output, CancellationToken.None));
+        Assert.NotNull(ChaosCommand.PlatformFactory); // wired to the real supervisor
+        var saved = ChaosCommand.PlatformFactory;
+        ChaosCommand.PlatformFactory = null;
+        try
+        {
+            var output = new StringWriter();
+            Assert.Equal(1, await ChaosCommand.RunAsync(Path.Combine(_dir, "freeze.yml"), false, _dir, null, output, CancellationToken.None));
+            Assert.Equal(2, await ChaosCommand.RunAsync(Path.Combine(_dir, "nope.yml"), false, _dir, null, output, CancellationToken.None));
+        }
+        finally
+        {
+            ChaosCommand.PlatformFactory = saved;
+        }
     }
 
     [Fact]
@@ -76,9 +85,10 @@ public sealed class ChaosCommandTests : IDisposable
         Assert.Equal(0, ChaosCommand.ListDirectory(dir, output));
         foreach (string f in files)
         {
-            var e = ExchangeHealth.Chaos.Experiments.ExperimentFile.Load(f);
+            var e = ExchangeHealth.Chaos.Experiments.ExperimentFile.Load(f, ChaosCommand.Actions, ChaosCommand.Invariants);
             Assert.NotNull(e.Short);                                                   // every shipped experiment has a CI variant
-            Assert.NotEmpty(e.Expect.Alerts);
+            // Each expects a page, or (network faults the engine's SLIs cannot see) that nothing acknowledged is lost.
+            Assert.True(e.Expect.Alerts.Count > 0 || e.Expect.Invariants.Any(i => i.Name == "acknowledged_orders_durable"), f);
             Assert.Contains(e.Expect.Invariants, i => i.Name == "slack_delivered_once");
         }
     }

@@ -129,7 +129,9 @@ public sealed class PlatformSupervisorTests(PlatformFixture fixture) : IClassFix
             P.ComponentExited -= OnExit;
         }
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (P.PidOf(ComponentNames.Load) is null && DateTime.UtcNow < deadline) await Task.Delay(100);
+        // The new PID is recorded a moment before the "load restarted" line is written: wait for both.
+        while ((P.PidOf(ComponentNames.Load) is null || !fixture.Progress.ToString().Contains("load restarted", StringComparison.Ordinal))
+               && DateTime.UtcNow < deadline) await Task.Delay(100);
         int after = Assert.IsType<int>(P.PidOf(ComponentNames.Load));
         Assert.NotEqual(before, after);
         Assert.Contains($"load (pid {before}) exited unexpectedly", fixture.Progress.ToString(), StringComparison.Ordinal);
