@@ -46,10 +46,18 @@ if ! dotnet build ExchangeHealth.sln -c Release -nologo -v quiet; then
   exit 1
 fi
 
-echo "test.sh: running tests"
-dotnet test ExchangeHealth.sln -c Release --no-build -nologo \
+# Two passes: every suite but the chaos suite (the projects run in parallel), then the chaos suite
+# alone. The chaos suite starts whole platforms (engine, Prometheus, monitors, canary, order flow,
+# stress-ng) whose load made the timing-sensitive tests of the other suites flaky when they overlapped.
+echo "test.sh: running tests (all suites but the chaos suite)"
+dotnet test ExchangeHealth.sln -c Release --no-build -nologo --filter "FullyQualifiedName!~ExchangeHealth.Chaos.Tests" \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results"
 status=$?
+echo "test.sh: running the chaos suite (platform, faults, runner, shipped experiments 1, 2, 4, 7, 8, 9)"
+dotnet test tests/ExchangeHealth.Chaos.Tests/ExchangeHealth.Chaos.Tests.csproj -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results"
+chaos_status=$?
+if [ "$status" -eq 0 ]; then status=$chaos_status; fi
 
 passed=0; failed=0
 for trx in "$results"/*.trx; do

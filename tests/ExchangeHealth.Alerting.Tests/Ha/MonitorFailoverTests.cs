@@ -122,7 +122,7 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
     {
         string routing = await RoutingFileAsync(escalateAfter: "8s");
         await using var a = await StartNodeAsync("node-a", routing);
-        await WaitUntilAsync(() => a.IsLeader, TimeSpan.FromSeconds(10), "node-a leads");
+        await WaitUntilAsync(() => a.IsLeader, TimeSpan.FromSeconds(30), "node-a leads");
         await using var b = await StartNodeAsync("node-b", routing);
         int evaluationsA = 0, evaluationsB = 0;
         a.Rules.Evaluated += (_, _) => Interlocked.Increment(ref evaluationsA);
@@ -389,7 +389,7 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
     {
         string routing = await RoutingFileAsync(escalateAfter: "5m");
         await using var a = await StartNodeAsync("node-a", routing);
-        await WaitUntilAsync(() => a.IsLeader, TimeSpan.FromSeconds(10), "node-a leads");
+        await WaitUntilAsync(() => a.IsLeader, TimeSpan.FromSeconds(30), "node-a leads");
         await using var b = await StartNodeAsync("node-b", routing);
         await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(15));
         await using var admin = new NpgsqlConnection(_cs + ";Pooling=false");
@@ -420,7 +420,7 @@ public sealed class MonitorFailoverTests(MonitorPostgresFixture postgres, ITestO
         await using var b = await StartNodeAsync("node-b", routing);
         try
         {
-            await WaitUntilAsync(() => a.IsLeader, TimeSpan.FromSeconds(10), "node-a leads");
+            await WaitUntilAsync(() => a.IsLeader, TimeSpan.FromSeconds(30), "node-a leads");
             Assert.False(b.IsLeader);
             await _slack!.WaitForRequestAsync(r => r.Method == "chat.postMessage" && r.Processed, TimeSpan.FromSeconds(15));
         }
