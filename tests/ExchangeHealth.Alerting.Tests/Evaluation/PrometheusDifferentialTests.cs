@@ -66,6 +66,8 @@ public class PrometheusDifferentialTests(ITestOutputHelper output)
                 string key = s.Labels.Without("__name__", "alertstate") + " " + state;
                 foreach (var (time, _) in s.Points)
                 {
+                    // ALERTS is read after the markers: an evaluation that ran between the two reads is not compared.
+                    if (time > evalTimes[^1]) continue;
                     Assert.True(expected.ContainsKey(time), $"ALERTS sample at {time:O} is not at an evaluation time");
                     expected[time].Add(key);
                 }
