@@ -12,6 +12,10 @@ public sealed class PlatformSupervisorTests(PlatformFixture fixture) : IClassFix
     public async Task Every_component_is_ready_scraped_and_the_monitor_evaluates()
     {
         Assert.Equal([ComponentNames.Engine, ComponentNames.Prometheus, ComponentNames.Monitor, ComponentNames.Canary, ComponentNames.Load], P.Components);
+        // The platform is shared by this class: another test kills the order flow, which the
+        // supervisor restarts within 5 s; wait for every component to run before looking.
+        var running = DateTime.UtcNow.AddSeconds(20);
+        while (P.Components.Any(c => P.StateOf(c) != ComponentState.Running) && DateTime.UtcNow < running) await Task.Delay(200);
         foreach (string c in P.Components)
         {
             Assert.Equal(ComponentState.Running, P.StateOf(c));
