@@ -39,50 +39,22 @@ internal static class ProbeEvaluator
                         foreach (var alert in rule?["alerts"]?.AsArray() ?? [])
                         {
                             if (alert is null) continue;
-                            var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-                            if (alert["labels"] is JsonObject lo)
-                            {
-                                foreach (var (k, v) in lo) labels[k] = v?.GetValueKind() == JsonValueKind.String ? (string)v! : v?.ToJsonString() ?? "";
-                            }
+                            var labels = alert["labels"] is JsonObject lo ? Labels(lo) : new Dictionary<string, string>(StringComparer.Ordinal);
                             string state = (string?)alert["state"] ?? "";
-                            DateTimeOffset? activeAt = alert["activeAt"] is JsonValue av && av.TryGetValue(out string? at)
-                                && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
-                            if (state is "pending" or "firing") result.Add(new MonitorAlertInstance(name, labels, state, activeAt));
+                            if (state is "pending" or "firing") result.Add(new MonitorAlertInstance(name, labels, state, ParseTime(alert["activeAt"])));
                         }
                     }
                 }
-                // Alerts in routing are firing; some never come from a rule (the monitor's own
-                // PrometheusUnreachable, Alertmanager intake), so they are only here.
+                // Alerts in routing are firing until endsAt; some never come from a rule (the
+                // monitor's own PrometheusUnreachable, Alertmanager intake), so they are only here.
                 var routed = await ctx.GetMonitorJsonAsync(node, "api/v1/alerts", ct).ConfigureAwait(false);
+                var now = ctx.Time.GetUtcNow();
                 foreach (var alert in routed?.AsArray() ?? [])
                 {
                     if (alert?["labels"] is not JsonObject lo) continue;
-                    var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-                    foreach (var (k, v) in lo) labels[k] = v?.GetValueKind() == JsonValueKind.String ? (string)v! : v?.ToJsonString() ?? "";
-                    DateTimeOffset? startsAt = alert["startsAt"] is JsonValue sv && sv.TryGetValue(out string? st)
-                        && DateTimeOffset.TryParse(st, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
-                    result.Add(new MonitorAlertInstance(labels.GetValueOrDefault("alertname", ""), labels, "firing", startsAt));
-                }
-            }
-            catch (Exception e) when (IsTransient(e))
-            {
-                last = e;
-                continue;
-            }
-            try
-            {
-                // Alerts that are in no rule group (the monitor's own PrometheusUnreachable) reach the
-                // dispatcher only: its /api/v1/alerts lists every alert it holds, firing until endsAt.
-                var alerts = await ctx.GetMonitorJsonAsync(node, "api/v1/alerts", ct).ConfigureAwait(false);
-                var now = ctx.Time.GetUtcNow();
-                foreach (var alert in alerts?.AsArray() ?? [])
-                {
-                    if (alert?["labels"] is not JsonObject lo) continue;
-                    var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-                    foreach (var (k, v) in lo) labels[k] = v?.GetValueKind() == JsonValueKind.String ? (string)v! : v?.ToJsonString() ?? "";
+                    var labels = Labels(lo);
                     if (!labels.TryGetValue("alertname", out string? name)) continue;
-                    DateTimeOffset? endsAt = ParseTime(alert["endsAt"]);
-                    if (endsAt is { } e && e <= now && e.Year > 1) continue;
+                    if (ParseTime(alert["endsAt"]) is { } endsAt && endsAt.Year > 1 && endsAt <= now) continue;
                     if (result.Any(r => r.State == "firing" && r.Labels.Count == labels.Count && r.Labels.All(l => labels.TryGetValue(l.Key, out string? v) && v == l.Value))) continue;
                     result.Add(new MonitorAlertInstance(name, labels, "firing", ParseTime(alert["startsAt"])));
                 }
@@ -93,6 +65,13 @@ internal static class ProbeEvaluator
             }
         }
         if (answered == 0) throw new HttpRequestException($"no monitor node answered /api/v1/rules: {last?.Message ?? "no monitor"}", last);
+        return result;
+    }
+
+    private static Dictionary<string, string> Labels(JsonObject labels)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in labels) result[k] = v?.GetValueKind() == JsonValueKind.String ? (string)v! : v?.ToJsonString() ?? "";
         return result;
     }
 

@@ -12,7 +12,7 @@ namespace ExchangeHealth.Chaos.Faults;
 /// <see cref="StopAsync"/>/<see cref="DisposeAsync"/>, which stop it by its PID (SIGTERM, which
 /// stress-ng passes on to its workers, then SIGKILL of the process tree after a grace period).
 /// </summary>
-public sealed partial class StressNg : IAsyncDisposable
+public sealed class StressNg : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output;
@@ -113,7 +113,7 @@ public sealed partial class StressNg : IAsyncDisposable
     {
         if (HasExited) return;
         StoppedEarly = true;
-        _ = SendSignal(Pid, 15);
+        _ = Posix.Signal(Pid, Posix.SigTerm);
         try { await _exited.Task.WaitAsync(grace ?? TimeSpan.FromSeconds(3)).ConfigureAwait(false); }
         catch (TimeoutException)
         {
@@ -144,7 +144,4 @@ public sealed partial class StressNg : IAsyncDisposable
         if (line is null) return;
         lock (output) output.AppendLine(line);
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SendSignal(int pid, int signal);
 }
